@@ -1,0 +1,324 @@
+"""The day's log: an append-only file of framed records, with a sparse index beside it.
+
+File layout: a 24-byte header (``MAGIC``, schema version, trading day), then frames (see ``record.py``).
+
+The index file (``<log>.idx``) holds the byte offset of every ``INDEX_EVERY``-th record (seq 1, 1+K, 1+2K, ...) as
+u64s, so finding a seq reads at most K records. It is derived data: the writer rebuilds it at start-up from the log,
+and readers check an entry before trusting it, so a stale or missing index is never wrong, only slower.
+
+Start-up recovery (``LogWriter.open``):
+* a torn tail (the last record cut short by a crash, or trailing bytes that never became a whole record) is cut back to
+  the last whole record, and reported;
+* anything else wrong (bad CRC or impossible length with whole records after it, a seq gap, time going backwards)
+  stops start-up with ``LogCorrupt`` naming the file and the byte offset. A person decides what to do with that file.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+
+from . import messages, record
+from .record import FRAME_SIZE, FrameError, Record
+
+MAGIC = b"SEQTLOG1"
+FILE_HEAD = struct.Struct("<8sH8s6x")  # magic, schema version, trading day YYYYMMDD, padding
+FILE_HEAD_SIZE = FILE_HEAD.size
+INDEX_EVERY = 256
+_U64 = struct.Struct("<Q")
+READ_CHUNK = 4 * 1024 * 1024
+
+FSYNC_POLICIES = ("batch", "interval", "never")
+
+
+class LogCorrupt(Exception):
+    def __init__(self, path: str, offset: int, reason: str):
+        self.path, self.offset, self.reason = path, offset, reason
+        super().__init__(f"{path}: corrupt log at byte offset {offset}: {reason}")
+
+
+def log_path(data_dir: str, trading_day: str) -> str:
+    return os.path.join(data_dir, f"seq-{trading_day}.log")
+
+
+def index_path(path: str) -> str:
+    return path + ".idx"
+
+
+def read_file_head(path: str, f) -> tuple[int, str]:
+    head = f.read(FILE_HEAD_SIZE)
+    if len(head) < FILE_HEAD_SIZE:
+        raise LogCorrupt(path, 0, f"file header cut short ({len(head)} of {FILE_HEAD_SIZE} bytes)")
+    magic, version, day = FILE_HEAD.unpack(head)
+    if magic != MAGIC:
+        raise LogCorrupt(path, 0, f"not a seqtrade log (magic {magic!r})")
+    if version > messages.SCHEMA_VERSION:
+        raise LogCorrupt(path, 8, f"written with schema version {version}, this code knows up to "
+                                  f"{messages.SCHEMA_VERSION}")
+    return version, day.decode()
+
+
+def iter_frames(path: str, f, start: int, file_size: int):
+    """Yield ``(offset, body)`` for every whole frame from ``start`` to ``file_size``, reading in chunks.
+
+    Raises ``FrameError`` with absolute offsets; ``partial`` is then only set for a frame cut by the end of the file.
+    """
+    base = start  # file offset of buf[0]
+    buf = b""
+    while True:
+        want = min(READ_CHUNK, file_size - base - len(buf))
+        if want > 0:
+            f.seek(base + len(buf))
+            buf += f.read(want)
+        at_eof = base + len(buf) >= file_size or want <= 0
+        pos = len(buf)
+        try:
+            for pos, body in record.scan(buf):
+                yield base + pos, body
+            pos = len(buf)
+        except FrameError as e:
+            if not (e.partial and not at_eof):
+                raise e.shift(base) from None
+            pos = e.offset  # the chunk ended inside this frame: keep it and read more
+        buf = buf[pos:]
+        base += pos
+        if at_eof:
+            return
+
+
+def _all_zero(f, start: int, end: int) -> bool:
+    f.seek(start)
+    while start < end:
+        chunk = f.read(min(READ_CHUNK, end - start))
+        if not chunk or chunk.count(0) != len(chunk):
+            return False
+        start += len(chunk)
+    return True
+
+
+@dataclass
+class ScanResult:
+    trading_day: str
+    schema_version: int
+    good_end: int                  # offset just past the last whole, valid record
+    last_seq: int = 0
+    last_ts: int = 0
+    count: int = 0
+    source_seqs: dict = field(default_factory=dict)  # source -> highest source_seq sequenced
+    index: list = field(default_factory=list)        # offset of seq 1, 1+K, ...
+    torn: FrameError | None = None
+
+
+def scan_log(path: str, decode_payloads: bool = False) -> ScanResult:
+    """Read the whole log, checking framing, CRCs, seq continuity and ts order (and payloads if asked).
+
+    A torn tail is returned in ``result.torn``; anything else raises ``LogCorrupt``.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        version, day = read_file_head(path, f)
+        res = ScanResult(day, version, FILE_HEAD_SIZE)
+        seqs = res.source_seqs
+        index = res.index
+        last_seq = 0
+        last_ts = -(2 ** 63)
+        try:
+            for off, body in iter_frames(path, f, FILE_HEAD_SIZE, size):
+                seq, ts, sseq, typ, slen = record.peek_head(body)
+                if seq != last_seq + 1:
+                    raise LogCorrupt(path, off, f"seq {seq} follows seq {last_seq} (expected {last_seq + 1})")
+                if ts < last_ts:
+                    raise LogCorrupt(path, off, f"seq {seq}: time goes backwards ({ts} < {last_ts})")
+                src = bytes(body[record.HEAD_SIZE:record.HEAD_SIZE + slen]).decode(errors="replace")
+                if sseq <= seqs.get(src, 0):
+                    raise LogCorrupt(path, off, f"seq {seq}: source {src!r} repeats source_seq {sseq}")
+                if decode_payloads:
+                    try:
+                        messages.decode(bytes(body[record.HEAD_SIZE + slen:]), typ)
+                    except ValueError as e:
+                        raise LogCorrupt(path, off, f"seq {seq}: {e}") from None
+                seqs[src] = sseq
+                if (seq - 1) % INDEX_EVERY == 0:
+                    index.append(off)
+                last_seq, last_ts = seq, ts
+                res.good_end = off + FRAME_SIZE + len(body)
+        except FrameError as e:
+            # Torn only if nothing whole can follow: the bad frame runs to or past the end of the file, or all that
+            # follows it is zeros (a file extended by the crash but never written).
+            reaches_end = e.partial or (e.frame_end is not None and e.frame_end >= size)
+            if reaches_end or _all_zero(f, e.offset, size):
+                res.torn = e
+            else:
+                raise LogCorrupt(path, e.offset, e.reason) from None
+        res.last_seq, res.last_ts, res.count = last_seq, (last_ts if last_seq else 0), last_seq
+    return res
+
+
+class LogWriter:
+    """Appends batches of records to the day's log. Single-threaded: the sequencer's event loop owns it.
+
+    ``fsync``: "batch" (every commit is on disk before anything is published: no record a subscriber saw can be lost,
+    at the cost of one fdatasync per batch), "interval" (at most every ``fsync_interval_ms``: a power cut can lose
+    the last interval, though a process crash loses nothing, since the bytes are in the OS page cache), or "never"
+    (leave it to the OS: fastest, only for tests and benchmarks of everything else).
+    """
+
+    def __init__(self, path: str, trading_day: str, fsync: str = "batch", fsync_interval_ms: int = 5,
+                 notice=print):
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
+        self.path = path
+        self.fsync = fsync
+        self.fsync_interval_ns = fsync_interval_ms * 1_000_000
+        self._last_sync = 0
+        self._dirty = False
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            with open(path, "wb") as f:
+                f.write(FILE_HEAD.pack(MAGIC, messages.SCHEMA_VERSION, trading_day.encode()))
+                f.flush()
+                os.fsync(f.fileno())
+        res = scan_log(path)
+        if res.trading_day != trading_day:
+            raise LogCorrupt(path, 0, f"log is for trading day {res.trading_day}, not {trading_day}")
+        if res.torn is not None:
+            size = os.path.getsize(path)
+            notice(f"{path}: torn tail cut: {size - res.good_end} bytes from offset {res.good_end} "
+                   f"({res.torn.reason}); log ends at seq {res.last_seq}")
+            with open(path, "r+b") as f:
+                f.truncate(res.good_end)
+                os.fsync(f.fileno())
+        self.trading_day = trading_day
+        self.last_seq = res.last_seq
+        self.last_ts = res.last_ts
+        self.source_seqs: dict[str, int] = res.source_seqs
+        self.index: list[int] = res.index
+        self.size = res.good_end
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        with open(index_path(path), "wb") as f:
+            f.write(b"".join(_U64.pack(o) for o in self.index))
+        self._idx_fd = os.open(index_path(path), os.O_WRONLY | os.O_APPEND)
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._new_index: list[int] = []
+
+    # -- hot path ---------------------------------------------------------------------------------------------
+    def append(self, ts: int, source_b: bytes, source: str, source_seq: int, type_: int, payload: bytes) -> int:
+        """Add one record to the open batch; returns its seq. Nothing is written until ``commit``."""
+        seq = self.last_seq + 1
+        frame = record.encode_record(seq, ts, source_b, source_seq, type_, payload)
+        if (seq - 1) % INDEX_EVERY == 0:
+            self._new_index.append(self.size + self._batch_size)
+        self._batch.append(frame)
+        self._batch_size += len(frame)
+        self.last_seq = seq
+        self.last_ts = ts
+        self.source_seqs[source] = source_seq
+        return seq
+
+    def commit(self) -> bytes:
+        """Write the open batch (and sync per policy). Returns the bytes written, ready to publish."""
+        if not self._batch:
+            return b""
+        data = b"".join(self._batch)
+        self._batch.clear()
+        self._batch_size = 0
+        os.write(self._fd, data)  # O_APPEND on a regular file: one write, all or (on crash) a torn tail
+        self.size += len(data)
+        if self._new_index:
+            self.index.extend(self._new_index)
+            os.write(self._idx_fd, b"".join(_U64.pack(o) for o in self._new_index))
+            self._new_index.clear()
+        if self.fsync == "batch":
+            os.fdatasync(self._fd)
+        elif self.fsync == "interval":
+            self._dirty = True
+            self.maybe_sync()
+        return data
+
+    def maybe_sync(self) -> None:
+        """For the interval policy; the sequencer also calls it from its idle tick."""
+        if self._dirty:
+            now = time.monotonic_ns()
+            if now - self._last_sync >= self.fsync_interval_ns:
+                os.fdatasync(self._fd)
+                self._last_sync = now
+                self._dirty = False
+
+    def offset_of(self, seq: int) -> tuple[int, int]:
+        """``(offset, seq_at_offset)`` of the indexed record at or before ``seq``."""
+        if seq <= 1 or not self.index:
+            return FILE_HEAD_SIZE, 1
+        i = min((seq - 1) // INDEX_EVERY, len(self.index) - 1)
+        return self.index[i], i * INDEX_EVERY + 1
+
+    def close(self) -> None:
+        self.commit()
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            os.close(self._idx_fd)
+            self._fd = -1
+
+
+class LogReader:
+    """Reads a log (possibly being written by a live sequencer). Uses the index when it checks out."""
+
+    def __init__(self, path: str):
+        self.path = path
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such log file")
+        with open(path, "rb") as f:
+            self.schema_version, self.trading_day = read_file_head(path, f)
+
+    def _start_offset(self, from_seq: int, f) -> int:
+        try:
+            with open(index_path(self.path), "rb") as ix:
+                ix.seek(((from_seq - 1) // INDEX_EVERY) * 8)
+                raw = ix.read(8)
+        except OSError:
+            return FILE_HEAD_SIZE
+        if len(raw) < 8:
+            return FILE_HEAD_SIZE
+        (off,) = _U64.unpack(raw)
+        f.seek(off)
+        head = f.read(FRAME_SIZE + record.HEAD_SIZE)
+        expected = ((from_seq - 1) // INDEX_EVERY) * INDEX_EVERY + 1
+        if len(head) == FRAME_SIZE + record.HEAD_SIZE and record.peek_head(head[FRAME_SIZE:])[0] == expected:
+            return off
+        return FILE_HEAD_SIZE  # stale index: fall back to a scan
+
+    def raw_from(self, from_seq: int):
+        """Yield ``(offset, body)`` from the first record with seq >= from_seq to the end as it is now."""
+        size = os.path.getsize(self.path)
+        with open(self.path, "rb") as f:
+            start = self._start_offset(max(from_seq, 1), f)
+            try:
+                for off, body in iter_frames(self.path, f, start, size):
+                    if record.peek_head(body)[0] >= from_seq:
+                        yield off, body
+            except FrameError as e:
+                if not (e.partial or (e.frame_end is not None and e.frame_end >= size)):
+                    raise LogCorrupt(self.path, e.offset, e.reason) from None
+                # a torn tail is the live writer's unfinished batch, or a crash the sequencer will cut at start-up
+
+    def records(self, from_seq: int = 1, to_seq: int | None = None):
+        for _off, body in self.raw_from(from_seq):
+            rec = record.decode_body(body)
+            if to_seq is not None and rec.seq > to_seq:
+                return
+            yield rec
+
+
+def verify(path: str) -> ScanResult:
+    """Full check for ``seqtrade log verify``: framing, CRCs, seq continuity, ts order, payloads; a torn tail is an
+    error here too (the file is not as the sequencer would leave it after start-up)."""
+    res = scan_log(path, decode_payloads=True)
+    if res.torn is not None:
+        raise LogCorrupt(path, res.torn.offset, f"torn tail: {res.torn.reason}")
+    return res
+
+
+def read_all(path: str) -> list[Record]:
+    return list(LogReader(path).records())

@@ -1,0 +1,129 @@
+"""The one schema for every message that travels on the sequenced stream.
+
+Each payload is a ``msgspec.Struct`` with an explicit, stable integer tag. Payloads are encoded as msgpack arrays
+(``array_like``): ``[tag, field1, field2, ...]``. That keeps records small and lets a field be added at the end with a
+default without breaking old logs. Rules for changing this file:
+
+* never reuse or renumber a tag; retire a type by leaving its tag unused;
+* only append fields, always with a default; bump ``SCHEMA_VERSION`` when the meaning of a record changes;
+* money is integers: prices are in units of ``1 / PRICE_SCALE``. A field holding a price is named ``px``, ``price`` or
+  ends in ``_px``; tools such as ``seqtrade log dump`` use that convention to show it as a decimal.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+SCHEMA_VERSION = 1
+PRICE_SCALE = 1_000_000  # prices are integer micro-units (6 decimals): sub-penny safe, fits in int64 to $9e12
+
+
+class UnknownMessageType(ValueError):
+    """A record carries a type tag this code does not know. Never skipped: the reader stops."""
+
+    def __init__(self, tag: int, where: str = ""):
+        self.tag = tag
+        super().__init__(f"unknown message type tag {tag}{' ' + where if where else ''}")
+
+
+class Msg(msgspec.Struct, array_like=True, frozen=True, tag_field="t"):
+    """Base of every payload. Subclasses set ``tag=<int>``."""
+
+
+# --- sequencer (1..19) ------------------------------------------------------------------------------------------
+
+class Clock(Msg, tag=1):
+    """Emitted by the sequencer when nothing else was sequenced for a while, so timers fire on time."""
+
+
+class ClockSample(Msg, tag=2):
+    """The sequencer's reading of the host time source against its sequencing clock (for the clock-sync report)."""
+    host: str
+    offset_ns: int
+
+
+class DayStart(Msg, tag=3):
+    """First record of every day's log: which day and which schema wrote it."""
+    trading_day: str  # YYYYMMDD
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- sample apps used by the demo and the tests (900..919) ------------------------------------------------------
+
+class Ping(Msg, tag=900):
+    n: int
+    px: int = 0
+
+
+class Pong(Msg, tag=901):
+    n: int
+    ping_seq: int
+
+
+class Note(Msg, tag=902):
+    text: str
+
+
+# Every concrete message type, in tag order. Adding a type means adding it here too.
+ALL_TYPES: tuple[type[Msg], ...] = (Clock, ClockSample, DayStart, Ping, Pong, Note)
+
+TYPES_BY_TAG: dict[int, type[Msg]] = {cls.__struct_config__.tag: cls for cls in ALL_TYPES}
+TYPES_BY_NAME: dict[str, type[Msg]] = {cls.__name__: cls for cls in ALL_TYPES}
+assert len(TYPES_BY_TAG) == len(ALL_TYPES), "duplicate message tag"
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Union[ALL_TYPES])  # type: ignore[valid-type]
+
+
+def tag_of(msg: Msg) -> int:
+    return msg.__struct_config__.tag
+
+
+def encode(msg: Msg) -> bytes:
+    return _encoder.encode(msg)
+
+
+def decode(payload: bytes, tag: int | None = None) -> Msg:
+    """Decode a payload. ``tag`` is the type recorded in the record header; it must match the payload's own tag."""
+    if tag is not None and tag not in TYPES_BY_TAG:
+        raise UnknownMessageType(tag)
+    try:
+        msg = _decoder.decode(payload)
+    except msgspec.ValidationError as e:
+        raw = msgspec.msgpack.decode(payload) if payload else None
+        if isinstance(raw, list) and raw and isinstance(raw[0], int) and raw[0] not in TYPES_BY_TAG:
+            raise UnknownMessageType(raw[0]) from None
+        raise ValueError(f"payload does not match the schema: {e}") from None
+    if tag is not None and tag_of(msg) != tag:
+        raise ValueError(f"record header says type {tag} but payload is {type(msg).__name__} ({tag_of(msg)})")
+    return msg
+
+
+def type_name(tag: int) -> str:
+    cls = TYPES_BY_TAG.get(tag)
+    return cls.__name__ if cls else f"?{tag}"
+
+
+def is_price_field(name: str) -> bool:
+    return name in ("px", "price") or name.endswith("_px")
+
+
+def to_display(msg: Msg) -> dict:
+    """A dict for people: type name plus fields, prices shown as decimal strings."""
+    out: dict = {"type": type(msg).__name__}
+    for f in msg.__struct_fields__:
+        v = getattr(msg, f)
+        if is_price_field(f) and isinstance(v, int):
+            v = format_price(v)
+        elif isinstance(v, Msg):
+            v = to_display(v)
+        out[f] = v
+    return out
+
+
+def format_price(v: int) -> str:
+    """Integer price to a decimal string with at least two decimals: 1_500_000 -> '1.50'."""
+    sign = "-" if v < 0 else ""
+    whole, frac = divmod(abs(v), PRICE_SCALE)
+    return f"{sign}{whole}.{f'{frac:06d}'.rstrip('0').ljust(2, '0')}"
