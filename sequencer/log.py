@@ -190,7 +190,8 @@ class LogWriter:
                 f.truncate(res.good_end)
                 os.fsync(f.fileno())
         self.trading_day = trading_day
-        self.last_seq = res.last_seq
+        self.last_seq = res.last_seq        # includes the open (uncommitted) batch
+        self.committed_seq = res.last_seq   # written to the file: safe to publish
         self.last_ts = res.last_ts
         self.source_seqs: dict[str, int] = res.source_seqs
         self.index: list[int] = res.index
@@ -224,8 +225,11 @@ class LogWriter:
         data = b"".join(self._batch)
         self._batch.clear()
         self._batch_size = 0
-        os.write(self._fd, data)  # O_APPEND on a regular file: one write, all or (on crash) a torn tail
+        view = memoryview(data)
+        while view:  # a crash part-way leaves a torn tail, which start-up cuts
+            view = view[os.write(self._fd, view):]
         self.size += len(data)
+        self.committed_seq = self.last_seq
         if self._new_index:
             self.index.extend(self._new_index)
             os.write(self._idx_fd, b"".join(_U64.pack(o) for o in self._new_index))

@@ -1,0 +1,105 @@
+"""``seqtrade``: one command, with a subcommand per job."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from sequencer.config import ConfigError
+from sequencer.log import LogCorrupt
+
+
+def cmd_sequencer(a) -> int:
+    from sequencer import config, server
+    cfg = config.load(a.config)
+    if a.port is not None:
+        cfg.port = a.port
+    if a.data_dir:
+        cfg.data_dir = a.data_dir
+    asyncio.run(server.serve_forever(cfg))
+    return 0
+
+
+def cmd_log_dump(a) -> int:
+    from . import logtool
+    try:
+        logtool.dump(a.file, a.from_seq, a.to_seq, a.type)
+    except BrokenPipeError:  # `seqtrade log dump ... | head`
+        sys.stderr.close()
+    return 0
+
+
+def cmd_log_verify(a) -> int:
+    from . import logtool
+    logtool.verify_cmd(a.file)
+    return 0
+
+
+def cmd_app_run(a) -> int:
+    from apps.host import load_app_class, run_process
+    from sequencer import config
+    cfg = config.load(a.config)
+    app_cfg = cfg.apps.get(a.name)
+    if app_cfg is None:
+        raise ConfigError(cfg.path, None, f"no [apps.{a.name}] section")
+    spec = a.cls or app_cfg.cls
+    if not spec:
+        raise ConfigError(cfg.path, None, f"[apps.{a.name}] has no class and --class was not given")
+    cls = load_app_class(spec)
+    try:
+        app = cls(**app_cfg.params)
+    except TypeError as e:
+        raise ConfigError(cfg.path, None, f"[apps.{a.name}] params do not fit {spec}: {e}") from None
+    return run_process(app, a.name, app_cfg.password, cfg.host, cfg.port)
+
+
+def cmd_demo(a) -> int:
+    from . import demo
+    return demo.run(a.dir, a.pings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seqtrade", description="Deterministic sequenced-stream trading engine")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("sequencer", help="run the sequencer server")
+    s.add_argument("--config", required=True, help="TOML file with [sequencer] and [apps.NAME] sections")
+    s.add_argument("--port", type=int, help="override the configured port")
+    s.add_argument("--data-dir", help="override the configured data directory")
+    s.set_defaults(fn=cmd_sequencer)
+
+    lg = sub.add_parser("log", help="read a day's log").add_subparsers(dest="logcmd", required=True)
+    d = lg.add_parser("dump", help="print records as JSON lines (prices as decimals)")
+    d.add_argument("file")
+    d.add_argument("--from", dest="from_seq", type=int, default=1)
+    d.add_argument("--to", dest="to_seq", type=int)
+    d.add_argument("--type", help="only records of this type (name such as Ping, or tag number)")
+    d.set_defaults(fn=cmd_log_dump)
+    v = lg.add_parser("verify", help="check framing, CRCs, seq continuity and time order; non-zero exit on the "
+                                     "first problem")
+    v.add_argument("file")
+    v.set_defaults(fn=cmd_log_verify)
+
+    ap = sub.add_parser("app", help="run a deterministic app").add_subparsers(dest="appcmd", required=True)
+    r = ap.add_parser("run", help="run one app connected to the sequencer")
+    r.add_argument("name", help="the app's name in the config ([apps.NAME])")
+    r.add_argument("--config", required=True)
+    r.add_argument("--class", dest="cls", help="package.module:Class (default: the config's class)")
+    r.set_defaults(fn=cmd_app_run)
+
+    dm = sub.add_parser("demo", help="run the demo end to end")
+    dm.add_argument("--dir", default="demo-data")
+    dm.add_argument("--pings", type=int, default=2000)
+    dm.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        return a.fn(a)
+    except (ConfigError, LogCorrupt, FileNotFoundError, ValueError) as e:
+        print(f"seqtrade: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,145 @@
+"""Loading the sequencer and app settings from a TOML file, with errors that name the file and the line.
+
+    [sequencer]
+    host = "127.0.0.1"        port = 7700             data_dir = "data"
+    trading_day = "20261121"  (default: today, by the sequencer's clock)
+    fsync = "batch"           ("batch" | "interval" | "never", see log.LogWriter)   fsync_interval_ms = 5
+    clock_interval_ms = 100   (a Clock record when nothing was sequenced for this long)
+    clock_speed = 1.0         (sequenced time runs this many times faster than real time: compressed days)
+    clock_start = "09:30:00"  (optional: sequenced time starts at this time of the trading day, New York time)
+    max_subscriber_lag_bytes = 67108864   (a live subscriber further behind is cut off; it catches up from the log)
+    validate_payloads = true
+
+    [apps.NAME]
+    password = "..."          (required: the credential the app gives in its HELLO)
+    class = "apps.sample:PongApp"   (for `seqtrade app run`)
+    params = { ... }          (constructor keyword arguments)
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+
+class ConfigError(Exception):
+    def __init__(self, path: str, line: int | None, msg: str):
+        self.path, self.line = path, line
+        super().__init__(f"{path}:{line}: {msg}" if line else f"{path}: {msg}")
+
+
+@dataclass
+class AppConfig:
+    name: str
+    password: str
+    cls: str = ""
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class SequencerConfig:
+    host: str = "127.0.0.1"
+    port: int = 7700
+    data_dir: str = "data"
+    trading_day: str = ""
+    fsync: str = "batch"
+    fsync_interval_ms: int = 5
+    clock_interval_ms: int = 100
+    clock_speed: float = 1.0
+    clock_start: str = ""
+    max_subscriber_lag_bytes: int = 64 * 1024 * 1024
+    validate_payloads: bool = True
+    apps: dict = field(default_factory=dict)  # name -> AppConfig
+    path: str = "<defaults>"
+
+
+_SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsync": str,
+             "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
+             "max_subscriber_lag_bytes": int, "validate_payloads": bool}
+_APP_KEYS = {"password": str, "class": str, "params": dict}
+
+
+def find_line(text: str, table: str | None, key: str) -> int | None:
+    """The line where ``key`` is set inside ``[table]`` (or where the table starts), for error messages."""
+    lines = text.splitlines()
+    in_table = table is None
+    table_line = None
+    for i, line in enumerate(lines, 1):
+        s = line.strip()
+        m = re.match(r"^\[\s*([^\]]+?)\s*\]$", s)
+        if m:
+            in_table = m.group(1) == table
+            if in_table:
+                table_line = i
+            continue
+        if in_table and re.match(rf"^\"?{re.escape(key)}\"?\s*=", s):
+            return i
+    return table_line
+
+
+def _check(text, path, table, data: dict, schema: dict):
+    for key, val in data.items():
+        if key not in schema:
+            raise ConfigError(path, find_line(text, table, key),
+                              f"unknown setting {key!r} in [{table}] (known: {', '.join(sorted(schema))})")
+        want = schema[key]
+        if isinstance(val, bool) and want is not bool:
+            ok = False
+        else:
+            ok = isinstance(val, want)
+        if not ok:
+            names = want.__name__ if isinstance(want, type) else " or ".join(t.__name__ for t in want)
+            raise ConfigError(path, find_line(text, table, key),
+                              f"[{table}] {key} must be a {names}, not {type(val).__name__} {val!r}")
+
+
+def load(path: str) -> SequencerConfig:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ConfigError(path, None, f"cannot read: {e.strerror}") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise ConfigError(path, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None
+    return from_dict(data, path, text)
+
+
+def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerConfig:
+    cfg = SequencerConfig(path=path)
+    unknown = sorted(set(data) - {"sequencer", "apps"})
+    if unknown:
+        raise ConfigError(path, find_line(text, unknown[0], "\0"),
+                          f"unknown section [{unknown[0]}] (known: [sequencer], [apps.NAME])")
+    seq = data.get("sequencer", {})
+    _check(text, path, "sequencer", seq, _SEQ_KEYS)
+    for k, v in seq.items():
+        setattr(cfg, k, v)
+    if cfg.fsync not in ("batch", "interval", "never"):
+        raise ConfigError(path, find_line(text, "sequencer", "fsync"),
+                          f"fsync must be \"batch\", \"interval\" or \"never\", not {cfg.fsync!r}")
+    if cfg.trading_day and not re.fullmatch(r"\d{8}", cfg.trading_day):
+        raise ConfigError(path, find_line(text, "sequencer", "trading_day"),
+                          f"trading_day must be YYYYMMDD, not {cfg.trading_day!r}")
+    if cfg.clock_start and not re.fullmatch(r"\d\d:\d\d(:\d\d)?", cfg.clock_start):
+        raise ConfigError(path, find_line(text, "sequencer", "clock_start"),
+                          f"clock_start must be HH:MM[:SS], not {cfg.clock_start!r}")
+    for k in ("clock_interval_ms", "port", "max_subscriber_lag_bytes"):
+        if getattr(cfg, k) <= 0:
+            raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be positive")
+    if cfg.clock_speed <= 0:
+        raise ConfigError(path, find_line(text, "sequencer", "clock_speed"), "clock_speed must be positive")
+    apps = data.get("apps", {})
+    for name in sorted(apps):
+        table = f"apps.{name}"
+        a = apps[name]
+        if not isinstance(a, dict):
+            raise ConfigError(path, find_line(text, "apps", name), f"[{table}] must be a table")
+        _check(text, path, table, a, _APP_KEYS)
+        if not a.get("password"):
+            raise ConfigError(path, find_line(text, table, "password"), f"[{table}] needs a password")
+        cfg.apps[name] = AppConfig(name, a["password"], a.get("class", ""), dict(a.get("params", {})))
+    return cfg

@@ -1,0 +1,116 @@
+"""The sequencer's TCP protocol: length-prefixed frames of a kind byte and a body.
+
+    frame = length:u32 (of kind + body) kind:u8 body
+
+client -> server
+    HELLO      msgpack Hello                      first frame of every connection
+    SUBMIT     (source_seq:u64 type:u16 len:u32 payload)*   a batch of outputs, in source_seq order
+    SUBSCRIBE  from_seq:u64                       history from the log, then live
+server -> client
+    WELCOME    msgpack Welcome                    answer to HELLO
+    RECORDS    record frames exactly as in the log (see record.py), whole frames only
+    CAUGHT_UP  seq:u64                            the history part of a subscription ended at this seq; live follows
+    ERROR      utf-8 text                         the server closes the connection after it
+"""
+from __future__ import annotations
+
+import struct
+
+import msgspec
+
+HELLO, WELCOME, SUBMIT, SUBSCRIBE, RECORDS, CAUGHT_UP, ERROR = 1, 2, 3, 4, 5, 6, 7
+KIND_NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", SUBMIT: "SUBMIT", SUBSCRIBE: "SUBSCRIBE", RECORDS: "RECORDS",
+              CAUGHT_UP: "CAUGHT_UP", ERROR: "ERROR"}
+
+HEAD = struct.Struct("<IB")
+HEAD_SIZE = HEAD.size
+ITEM = struct.Struct("<QHI")
+U64 = struct.Struct("<Q")
+MAX_FRAME = 64 * 1024 * 1024
+
+
+class Hello(msgspec.Struct):
+    app: str
+    password: str
+    schema_version: int
+
+
+class Welcome(msgspec.Struct):
+    trading_day: str
+    last_source_seq: int       # the highest source_seq of this app already sequenced: resend only what is above it
+    head_seq: int              # the last seq in the log when the connection was accepted
+    note: str = ""             # e.g. why this app's previous connection was cut off
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def frame(kind: int, body: bytes = b"") -> bytes:
+    return HEAD.pack(len(body) + 1, kind) + body
+
+
+def encode_items(items) -> bytes:
+    """Body of a SUBMIT frame from ``(source_seq, type, payload)`` items."""
+    pack = ITEM.pack
+    return b"".join(pack(s, t, len(p)) + p for s, t, p in items)
+
+
+def iter_items(body):
+    """``(source_seq, type, payload)`` from a SUBMIT body."""
+    unpack = ITEM.unpack_from
+    size = ITEM.size
+    pos, end = 0, len(body)
+    while pos < end:
+        if end - pos < size:
+            raise ProtocolError("SUBMIT body ends inside an item header")
+        sseq, typ, n = unpack(body, pos)
+        pos += size
+        if pos + n > end:
+            raise ProtocolError(f"SUBMIT item source_seq {sseq} claims {n} payload bytes past the frame end")
+        yield sseq, typ, bytes(body[pos:pos + n])
+        pos += n
+
+
+class FrameReader:
+    """Accumulates stream bytes and yields whole ``(kind, body)`` frames."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def feed(self, data: bytes):
+        buf = self.buf
+        buf += data
+        pos, end = 0, len(buf)
+        out = []
+        unpack = HEAD.unpack_from
+        while end - pos >= HEAD_SIZE:
+            length, kind = unpack(buf, pos)
+            if length < 1 or length > MAX_FRAME:
+                raise ProtocolError(f"impossible frame length {length}")
+            stop = pos + 4 + length
+            if stop > end:
+                break
+            out.append((kind, bytes(buf[pos + HEAD_SIZE:stop])))
+            pos = stop
+        if pos:
+            del buf[:pos]
+        return out
+
+
+_hello_dec = msgspec.msgpack.Decoder(Hello)
+_welcome_dec = msgspec.msgpack.Decoder(Welcome)
+encode = msgspec.msgpack.encode
+
+
+def decode_hello(body: bytes) -> Hello:
+    try:
+        return _hello_dec.decode(body)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(f"bad HELLO: {e}") from None
+
+
+def decode_welcome(body: bytes) -> Welcome:
+    return _welcome_dec.decode(body)

@@ -1,0 +1,318 @@
+"""The sequencer server: one asyncio event loop, one thread, one log.
+
+Batching: every SUBMIT that arrives in one turn of the event loop goes into the log's open batch; one callback at the
+end of the turn writes the batch (one write, one fdatasync under the default policy) and then publishes the very same
+bytes to every live subscriber. While the fdatasync runs, new submissions queue in the kernel and form the next batch,
+so the batch grows with the load (group commit).
+
+Subscribers: SUBSCRIBE from_seq N streams history from the log file, paced by TCP flow control, then switches the
+connection to live; both parts come from the log in seq order, so there is no gap and no duplicate. A live subscriber
+whose unsent bytes pass ``max_subscriber_lag_bytes`` is cut off so it can never stall the sequencer or eat its memory;
+the reason is given to it in the WELCOME of its next connection, and it catches up from the log.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import sys
+import time
+from zoneinfo import ZoneInfo
+
+from . import messages, protocol, record
+from .config import SequencerConfig
+from .core import SequencerCore, SubmitError
+from .log import LogWriter, log_path
+from .protocol import ProtocolError
+
+NEW_YORK = ZoneInfo("America/New_York")
+CATCHUP_CHUNK = 256 * 1024
+CATCHUP_CHUNKS_PER_TURN = 8  # then yield to the event loop, so catching up never starves sequencing
+
+
+class SeqClock:
+    """The only clock that apps ever see, through record timestamps.
+
+    At speed 1 with no start time it is the host's real time. For a compressed simulated day it starts at
+    ``start_ns`` and runs ``speed`` times faster than real time."""
+
+    def __init__(self, speed: float = 1.0, start_ns: int | None = None):
+        self.speed = speed
+        self.start_ns = start_ns
+        self._mono0 = time.monotonic_ns()
+
+    def now(self) -> int:
+        if self.start_ns is None and self.speed == 1.0:
+            return time.time_ns()
+        base = self.start_ns if self.start_ns is not None else time.time_ns()
+        if self.start_ns is None:
+            self.start_ns = base
+        return base + int((time.monotonic_ns() - self._mono0) * self.speed)
+
+
+def day_time_ns(trading_day: str, hhmmss: str) -> int:
+    """UTC ns of a New York wall-clock time on the trading day."""
+    parts = [int(x) for x in hhmmss.split(":")] + [0]
+    d = dt.datetime(int(trading_day[:4]), int(trading_day[4:6]), int(trading_day[6:]), parts[0], parts[1], parts[2],
+                    tzinfo=NEW_YORK)
+    return int(d.timestamp()) * 1_000_000_000
+
+
+class Conn(asyncio.Protocol):
+    def __init__(self, server: "SequencerServer"):
+        self.server = server
+        self.reader = protocol.FrameReader()
+        self.transport: asyncio.Transport | None = None
+        self.app: str | None = None
+        self.peer = "?"
+        self.subscribed = False
+        self.live = False
+        self.offset = 0          # catch-up: next byte of the log to send
+        self.paused = False
+        self.closed = False
+
+    # -- asyncio callbacks ------------------------------------------------------------------------------------
+    def connection_made(self, transport):
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=4 * 1024 * 1024)
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+
+    def data_received(self, data):
+        if self.closed:
+            return
+        try:
+            for kind, body in self.reader.feed(data):
+                self.server.dispatch(self, kind, body)
+                if self.closed:
+                    return
+        except (ProtocolError, SubmitError) as e:
+            self.fail(str(e))
+
+    def pause_writing(self):
+        self.paused = True
+
+    def resume_writing(self):
+        self.paused = False
+        if self.subscribed and not self.live:
+            self.server.pump(self)
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self.server.drop(self)
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def send(self, kind: int, body: bytes = b""):
+        self.transport.write(protocol.frame(kind, body))
+
+    def fail(self, reason: str):
+        self.server.notice(f"closing {self.app or 'unidentified'} ({self.peer}): {reason}")
+        if not self.closed:
+            self.send(protocol.ERROR, reason.encode())
+            self.closed = True
+            self.transport.close()
+        self.server.drop(self)
+
+
+class SequencerServer:
+    def __init__(self, cfg: SequencerConfig, notice=None):
+        self.cfg = cfg
+        self.notice = notice or (lambda m: print(f"sequencer: {m}", file=sys.stderr, flush=True))
+        start_ns = None
+        self.trading_day = cfg.trading_day or dt.datetime.now(NEW_YORK).strftime("%Y%m%d")
+        if cfg.clock_start:
+            start_ns = day_time_ns(self.trading_day, cfg.clock_start)
+        self.clock = SeqClock(cfg.clock_speed, start_ns)
+        self.path = log_path(cfg.data_dir, self.trading_day)
+        self.log = LogWriter(self.path, self.trading_day, cfg.fsync, cfg.fsync_interval_ms, notice=self.notice)
+        self.core = SequencerCore(self.log, cfg.validate_payloads)
+        if self.log.last_seq == 0:
+            self.core.emit(messages.DayStart(self.trading_day), self.clock.now())
+            self.core.commit()
+        self._read_fd = os.open(self.path, os.O_RDONLY)
+        self.apps: dict[str, Conn] = {}
+        self.live: list[Conn] = []       # a list, not a set: fan-out order must not depend on hashing
+        self.cut_notes: dict[str, str] = {}
+        self._flush_pending = False
+        self._last_activity = time.monotonic_ns()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._server = None
+        self._tick_handle = None
+
+    # -- dispatch ---------------------------------------------------------------------------------------------
+    def dispatch(self, conn: Conn, kind: int, body: bytes):
+        if kind == protocol.SUBMIT:
+            if conn.app is None:
+                raise ProtocolError("SUBMIT before HELLO")
+            try:
+                self.core.sequence(conn.app, protocol.iter_items(body), self.clock.now())
+            finally:
+                self.request_flush()  # what was sequenced before a bad item stays sequenced and is published
+        elif kind == protocol.HELLO:
+            self.hello(conn, protocol.decode_hello(body))
+        elif kind == protocol.SUBSCRIBE:
+            if conn.app is None:
+                raise ProtocolError("SUBSCRIBE before HELLO")
+            if conn.subscribed or len(body) != 8:
+                raise ProtocolError("one SUBSCRIBE per connection, with a u64 from_seq")
+            self.subscribe(conn, protocol.U64.unpack(body)[0])
+        else:
+            raise ProtocolError(f"unexpected frame kind {kind} from a client")
+
+    def hello(self, conn: Conn, h: protocol.Hello):
+        if conn.app is not None:
+            raise ProtocolError("second HELLO on one connection")
+        if h.schema_version != messages.SCHEMA_VERSION:
+            raise ProtocolError(f"schema version {h.schema_version} does not match the sequencer's "
+                                f"{messages.SCHEMA_VERSION}")
+        app = self.cfg.apps.get(h.app)
+        if app is None or app.password != h.password:
+            raise ProtocolError(f"app {h.app!r}: unknown app or wrong password")
+        other = self.apps.get(h.app)
+        if other is not None and not other.closed:
+            raise ProtocolError(f"app {h.app!r} is already connected from {other.peer}; one connection per app")
+        conn.app = h.app
+        self.apps[h.app] = conn
+        w = protocol.Welcome(self.trading_day, self.core.last_source_seq(h.app), self.log.committed_seq,
+                             self.cut_notes.pop(h.app, ""))
+        conn.send(protocol.WELCOME, protocol.encode(w))
+
+    def drop(self, conn: Conn):
+        if conn in self.live:
+            self.live.remove(conn)
+        if conn.app is not None and self.apps.get(conn.app) is conn:
+            del self.apps[conn.app]
+
+    # -- sequencing and publishing ----------------------------------------------------------------------------
+    def request_flush(self):
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self):
+        self._flush_pending = False
+        data = self.core.commit()  # persist (and fsync per policy) ...
+        if not data:
+            return
+        self._last_activity = time.monotonic_ns()
+        out = protocol.frame(protocol.RECORDS, data)  # ... then publish the same bytes
+        limit = self.cfg.max_subscriber_lag_bytes
+        for conn in tuple(self.live):
+            conn.transport.write(out)
+            if conn.transport.get_write_buffer_size() > limit:
+                self.cut_off(conn, f"slow subscriber: more than {limit} bytes unsent; cut off at seq "
+                                   f"{self.log.committed_seq}; reconnect and catch up from the log")
+
+    def cut_off(self, conn: Conn, reason: str):
+        self.notice(f"{conn.app}: {reason}")
+        self.cut_notes[conn.app] = reason
+        conn.closed = True
+        self.drop(conn)
+        conn.transport.abort()  # its queued bytes are what made it slow: do not wait for them to drain
+
+    # -- subscriptions ----------------------------------------------------------------------------------------
+    def subscribe(self, conn: Conn, from_seq: int):
+        conn.subscribed = True
+        from_seq = max(from_seq, 1)
+        if from_seq > self.log.committed_seq:
+            self.go_live(conn)
+            return
+        conn.offset = self.locate(from_seq)
+        self.pump(conn)
+
+    def locate(self, seq: int) -> int:
+        """Byte offset of record ``seq`` (committed): from the index, then at most INDEX_EVERY headers."""
+        off, at = self.log.offset_of(seq)
+        while at < seq:
+            length = record.FRAME.unpack(os.pread(self._read_fd, record.FRAME_SIZE, off))[0]
+            off += record.FRAME_SIZE + length
+            at += 1
+        return off
+
+    def pump(self, conn: Conn):
+        """Send the next chunks of history to a catching-up subscriber, until caught up or its buffer is full."""
+        for _ in range(CATCHUP_CHUNKS_PER_TURN):
+            if conn.closed or conn.paused:
+                return
+            end = self.log.size
+            if conn.offset >= end:
+                self.go_live(conn)
+                return
+            chunk = os.pread(self._read_fd, min(CATCHUP_CHUNK, end - conn.offset), conn.offset)
+            cut = whole_frames(chunk)
+            if cut == 0:  # one record larger than a chunk
+                length = record.FRAME.unpack_from(chunk)[0]
+                chunk = os.pread(self._read_fd, record.FRAME_SIZE + length, conn.offset)
+                cut = len(chunk)
+            conn.send(protocol.RECORDS, chunk[:cut])
+            conn.offset += cut
+        self.loop.call_soon(self.pump, conn)
+
+    def go_live(self, conn: Conn):
+        conn.live = True
+        self.live.append(conn)
+        conn.send(protocol.CAUGHT_UP, protocol.U64.pack(self.log.committed_seq))
+
+    # -- time -------------------------------------------------------------------------------------------------
+    def tick(self):
+        interval = self.cfg.clock_interval_ms * 1_000_000
+        if time.monotonic_ns() - self._last_activity >= interval:
+            self.core.emit(messages.Clock(), self.clock.now())
+            self.request_flush()
+        self.log.maybe_sync()
+        self._tick_handle = self.loop.call_later(self.cfg.clock_interval_ms / 1000 / 2, self.tick)
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+    async def start(self):
+        self.loop = asyncio.get_running_loop()
+        self._server = await self.loop.create_server(lambda: Conn(self), self.cfg.host, self.cfg.port,
+                                                     reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.tick()
+        self.notice(f"listening on {self.cfg.host}:{self.port}; log {self.path} at seq {self.log.committed_seq}; "
+                    f"fsync={self.cfg.fsync}")
+
+    def close(self):
+        if self._tick_handle:
+            self._tick_handle.cancel()
+        if self._server:
+            self._server.close()
+        for conn in list(self.apps.values()) + list(self.live):
+            if not conn.closed:
+                conn.closed = True
+                conn.transport.close()
+        self.log.close()
+        os.close(self._read_fd)
+        self.notice(f"stopped; log {self.path} ends at seq {self.log.committed_seq}")
+
+
+def whole_frames(chunk: bytes) -> int:
+    """Length of the longest prefix of ``chunk`` made of whole record frames."""
+    pos, end = 0, len(chunk)
+    unpack = record.FRAME.unpack_from
+    while end - pos >= record.FRAME_SIZE:
+        stop = pos + record.FRAME_SIZE + unpack(chunk, pos)[0]
+        if stop > end:
+            break
+        pos = stop
+    return pos
+
+
+async def serve_forever(cfg: SequencerConfig, ready=None):
+    server = SequencerServer(cfg)
+    await server.start()
+    if ready is not None:
+        ready(server)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
