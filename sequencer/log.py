@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import struct
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from . import messages, record
@@ -87,14 +88,29 @@ def iter_frames(path: str, f, start: int, file_size: int):
             return
 
 
-def _all_zero(f, start: int, end: int) -> bool:
-    f.seek(start)
-    while start < end:
-        chunk = f.read(min(READ_CHUNK, end - start))
-        if not chunk or chunk.count(0) != len(chunk):
-            return False
-        start += len(chunk)
-    return True
+def _whole_record_follows(f, start: int, size: int, last_seq: int) -> bool:
+    """Is there a valid frame for one of the next few seqs anywhere after ``start``? If so, the damage at ``start``
+    is in the middle of the log, not a torn tail. Looks for the seq's bytes (a body starts with its seq), then checks
+    that frame's length and CRC, so it reads the tail once at C speed instead of trying every byte offset."""
+    needles = [_U64.pack(s) for s in range(last_seq + 2, last_seq + 10)]
+    pos = start
+    while pos < size:
+        f.seek(pos)
+        chunk = f.read(min(READ_CHUNK, size - pos))
+        for needle in needles:
+            i = chunk.find(needle)
+            while i >= 0:
+                at = pos + i - FRAME_SIZE
+                if at >= start:
+                    f.seek(at)
+                    head = f.read(FRAME_SIZE)
+                    length, crc = record.FRAME.unpack(head)
+                    if record.HEAD_SIZE <= length <= record.MAX_BODY and at + FRAME_SIZE + length <= size:
+                        if zlib.crc32(f.read(length)) == crc:
+                            return True
+                i = chunk.find(needle, i + 1)
+        pos += max(len(chunk) - 8, 1)  # overlap so a seq split across chunks is still found
+    return False
 
 
 @dataclass
@@ -144,13 +160,11 @@ def scan_log(path: str, decode_payloads: bool = False) -> ScanResult:
                 last_seq, last_ts = seq, ts
                 res.good_end = off + FRAME_SIZE + len(body)
         except FrameError as e:
-            # Torn only if nothing whole can follow: the bad frame runs to or past the end of the file, or all that
-            # follows it is zeros (a file extended by the crash but never written).
-            reaches_end = e.partial or (e.frame_end is not None and e.frame_end >= size)
-            if reaches_end or _all_zero(f, e.offset, size):
-                res.torn = e
-            else:
+            # Torn only if no whole record follows the damage (a crash mid-write, or a file extended but never
+            # written); a bad frame with good records after it is corruption in the middle.
+            if _whole_record_follows(f, e.offset + 1, size, last_seq):
                 raise LogCorrupt(path, e.offset, e.reason) from None
+            res.torn = e
         res.last_seq, res.last_ts, res.count = last_seq, (last_ts if last_seq else 0), last_seq
     return res
 

@@ -91,10 +91,12 @@ def decode(payload: bytes, tag: int | None = None) -> Msg:
     try:
         msg = _decoder.decode(payload)
     except msgspec.ValidationError as e:
-        raw = msgspec.msgpack.decode(payload) if payload else None
+        raw = msgspec.msgpack.decode(payload)
         if isinstance(raw, list) and raw and isinstance(raw[0], int) and raw[0] not in TYPES_BY_TAG:
             raise UnknownMessageType(raw[0]) from None
         raise ValueError(f"payload does not match the schema: {e}") from None
+    except msgspec.DecodeError as e:
+        raise ValueError(f"payload is not valid msgpack: {e}") from None
     if tag is not None and tag_of(msg) != tag:
         raise ValueError(f"record header says type {tag} but payload is {type(msg).__name__} ({tag_of(msg)})")
     return msg
