@@ -1,0 +1,128 @@
+"""Real processes on loopback, started the way a user starts them: `seqtrade sequencer` and `seqtrade app run`."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from sequencer import messages as M
+from sequencer.log import LogReader, log_path, verify
+from seqtrade import procs
+
+DAY = "20260105"
+PINGS = 400
+
+
+def write_config(tmp, port):
+    cfg = tmp / "cluster.toml"
+    cfg.write_text(f"""
+[sequencer]
+port = {port}
+data_dir = "{tmp / 'data'}"
+trading_day = "{DAY}"
+fsync = "batch"
+clock_interval_ms = 2
+
+[apps.ping]
+password = "p1"
+class = "apps.sample:PingApp"
+params = {{ count = {PINGS}, interval_ms = 2 }}
+
+[apps.pong]
+password = "p2"
+class = "apps.sample:PongApp"
+""")
+    return str(cfg)
+
+
+def count(path, typ):
+    if not os.path.exists(path):
+        return 0
+    return sum(1 for r in LogReader(path).records() if r.type == M.tag_of(typ))
+
+
+def wait_for(pred, timeout=60, what=""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_kill_9_apps_and_sequencer_mid_stream_loses_and_duplicates_nothing(tmp_path):
+    port = procs.free_port()
+    cfg = write_config(tmp_path, port)
+    path = log_path(str(tmp_path / "data"), DAY)
+    logs = {n: str(tmp_path / f"{n}.out") for n in ("sequencer", "ping", "pong")}
+
+    def start_seq():
+        p = procs.seqtrade("sequencer", "--config", cfg, log_path=logs["sequencer"])
+        procs.wait_port("127.0.0.1", port, proc=p)
+        return p
+
+    def start_app(name):
+        return procs.seqtrade("app", "run", name, "--config", cfg, log_path=logs[name])
+
+    seq = start_seq()
+    ping, pong = start_app("ping"), start_app("pong")
+    try:
+        wait_for(lambda: count(path, M.Pong) >= PINGS // 4, what="a quarter of the pongs")
+        procs.kill9(pong)
+        pong = start_app("pong")
+        wait_for(lambda: count(path, M.Pong) >= PINGS // 2, what="half of the pongs")
+        procs.kill9(seq)
+        time.sleep(0.3)  # the apps notice and retry with backoff
+        seq = start_seq()
+        wait_for(lambda: count(path, M.Pong) >= 3 * PINGS // 4, what="three quarters of the pongs")
+        procs.kill9(ping)
+        ping = start_app("ping")
+        wait_for(lambda: count(path, M.Pong) >= PINGS, what="all pongs")
+        for p in (ping, pong):
+            assert p.poll() is None, open(logs["ping" if p is ping else "pong"]).read()
+    finally:
+        for p in (ping, pong, seq):
+            procs.stop(p)
+
+    res = verify(path)  # CRCs, seq 1..N with no gap, time in order, no repeated source_seq
+    recs = list(LogReader(path).records())
+    assert res.count == len(recs)
+    pings = [r for r in recs if r.type == M.tag_of(M.Ping(0))]
+    pongs = [r for r in recs if r.type == M.tag_of(M.Pong(0, 0))]
+    assert [r.msg.n for r in pings] == list(range(1, PINGS + 1))
+    assert [r.msg.n for r in pongs] == list(range(1, PINGS + 1))
+    ping_seq = {r.msg.n: r.seq for r in pings}
+    assert all(p.msg.ping_seq == ping_seq[p.msg.n] and p.seq > p.msg.ping_seq for p in pongs)
+    out = open(logs["pong"]).read()
+    assert "outputs verified against the log" in out  # the restarted pong replayed and checked its outputs
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "seqtrade", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_log_cli_dump_and_verify(tmp_path):
+    from apps.memory import MemoryCluster
+    from apps.sample import PingApp, PongApp
+    c = MemoryCluster(str(tmp_path), trading_day=DAY, start_ns=1_700_000_000_000_000_000)
+    c.add(PingApp(count=5, interval_ms=1))
+    c.add(PongApp())
+    c.run()
+    for i in range(1, 10):
+        c.advance(1_700_000_000_000_000_000 + i * 1_000_000)
+    c.close()
+    path = c.path
+    r = run_cli("log", "dump", path, "--type", "Ping", "--from", "3")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["n"] for row in rows] == [1, 2, 3, 4, 5] and rows[0]["px"] == "100.0125"
+    assert all(row["seq"] >= 3 and row["type"] == "Ping" for row in rows)
+    r = run_cli("log", "verify", path)
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr
+    b = bytearray(open(path, "rb").read())
+    b[300] ^= 0x55
+    open(path, "wb").write(bytes(b))
+    r = run_cli("log", "verify", path)
+    assert r.returncode != 0 and "corrupt log at byte offset" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("log", "dump", str(tmp_path / "missing.log"))
+    assert r.returncode == 2 and "no such log file" in r.stderr

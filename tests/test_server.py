@@ -1,0 +1,176 @@
+"""The sequencer server over real TCP on loopback (server and clients in this process's event loop)."""
+import asyncio
+import socket
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sequencer import config, messages as M, protocol
+from sequencer.client import SequencerError, connect
+from sequencer.log import read_all
+from sequencer.server import SequencerServer
+
+PING = M.tag_of(M.Ping(0))
+
+
+def make_cfg(tmp, **kw):
+    cfg = config.from_dict({
+        "sequencer": {"port": 1, "data_dir": str(tmp), "trading_day": "20260105", "fsync": "batch",
+                      "clock_interval_ms": 10_000, **kw},
+        "apps": {"a": {"password": "pa"}, "b": {"password": "pb"}, "reader": {"password": "pr"}}})
+    cfg.port = 0  # any free port
+    return cfg
+
+
+async def started(cfg):
+    s = SequencerServer(cfg, notice=lambda m: None)
+    await s.start()
+    return s
+
+
+async def submit_n(port, app, pw, start, n):
+    conn, w = await connect("127.0.0.1", port, app, pw)
+    for i in range(start, start + n):
+        conn.submit(i, PING, M.encode(M.Ping(i)))
+    conn.flush()
+    return conn, w
+
+
+async def collect(port, from_seq, until_seq, app="reader", pw="pr"):
+    got = []
+    done = asyncio.Event()
+
+    def on_records(recs):
+        got.extend(recs)
+        if got and got[-1].seq >= until_seq:
+            done.set()
+    conn, _ = await connect("127.0.0.1", port, app, pw, on_records=on_records)
+    conn.subscribe(from_seq)
+    await asyncio.wait_for(done.wait(), 10)
+    conn.close()
+    return got
+
+
+def test_history_then_live_with_no_gap_and_no_duplicate(tmp_path):
+    async def main():
+        s = await started(make_cfg(tmp_path))
+        a, _ = await submit_n(s.port, "a", "pa", 1, 3000)     # history ...
+        while s.log.committed_seq < 3001:
+            await asyncio.sleep(0.01)
+        reader = asyncio.ensure_future(collect(s.port, 1, 6001))
+        await asyncio.sleep(0)
+        for i in range(3001, 6001, 100):                       # ... and live traffic while it catches up
+            for j in range(i, i + 100):
+                a.submit(j, PING, M.encode(M.Ping(j)))
+            await asyncio.sleep(0)
+        got = await reader
+        a.close()
+        s.close()
+        return got
+    got = asyncio.run(main())
+    assert [r.seq for r in got] == list(range(1, 6002))
+    assert [r.msg.n for r in got[1:]] == list(range(1, 6001))
+    assert [r.key() for r in got] == [r.key() for r in read_all(str(tmp_path / "seq-20260105.log"))]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 2600))
+def test_catch_up_from_any_seq(tmp_path_factory, from_seq):
+    tmp = tmp_path_factory.mktemp("cu")
+
+    async def main():
+        s = await started(make_cfg(tmp, fsync="never"))
+        a, _ = await submit_n(s.port, "a", "pa", 1, 2500)
+        while s.log.committed_seq < 2501:
+            await asyncio.sleep(0.01)
+        got = await collect(s.port, from_seq, 2501) if from_seq <= 2501 else []
+        a.close()
+        s.close()
+        return got
+    got = asyncio.run(main())
+    assert [r.seq for r in got] == list(range(from_seq, 2502))
+
+
+def test_resent_batch_after_reconnect_is_not_duplicated(tmp_path):
+    async def main():
+        s = await started(make_cfg(tmp_path))
+        a, w = await submit_n(s.port, "a", "pa", 1, 10)
+        assert w.last_source_seq == 0
+        await asyncio.sleep(0.1)
+        a.close()
+        await asyncio.sleep(0.05)
+        a2, w2 = await submit_n(s.port, "a", "pa", 1, 15)  # resends 1..10, adds 11..15
+        assert w2.last_source_seq == 10
+        await asyncio.sleep(0.1)
+        a2.close()
+        s.close()
+    asyncio.run(main())
+    recs = [r for r in read_all(str(tmp_path / "seq-20260105.log")) if r.source == "a"]
+    assert [r.source_seq for r in recs] == list(range(1, 16))
+
+
+def test_wrong_password_duplicate_login_and_gap_get_clear_errors(tmp_path):
+    async def main():
+        s = await started(make_cfg(tmp_path))
+        with pytest.raises(SequencerError, match="unknown app or wrong password"):
+            await connect("127.0.0.1", s.port, "a", "nope")
+        a, _ = await connect("127.0.0.1", s.port, "a", "pa")
+        with pytest.raises(SequencerError, match="already connected"):
+            await connect("127.0.0.1", s.port, "a", "pa")
+        lost = asyncio.get_running_loop().create_future()
+        b, _ = await connect("127.0.0.1", s.port, "b", "pb", on_lost=lambda e: lost.set_result(e))
+        b.submit(5, PING, M.encode(M.Ping(5)))
+        b.flush()
+        err = await asyncio.wait_for(lost, 5)
+        a.close()
+        s.close()
+        return err, b.error
+    err, text = asyncio.run(main())
+    assert "source_seq 5 leaves a gap after 0" in text
+
+
+def test_slow_subscriber_is_cut_off_and_told_why(tmp_path):
+    async def main():
+        s = await started(make_cfg(tmp_path, fsync="never", max_subscriber_lag_bytes=200_000))
+        # a raw subscriber that never reads
+        raw = socket.create_connection(("127.0.0.1", s.port))
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.sendall(protocol.frame(protocol.HELLO, protocol.encode(protocol.Hello("reader", "pr",
+                                                                                  M.SCHEMA_VERSION))))
+        raw.sendall(protocol.frame(protocol.SUBSCRIBE, protocol.U64.pack(10**9)))
+        await asyncio.sleep(0.1)
+        a, _ = await connect("127.0.0.1", s.port, "a", "pa")
+        n = 0
+        for _ in range(200):
+            for _ in range(500):
+                n += 1
+                a.submit(n, PING, M.encode(M.Ping(n, px=n)))
+            await asyncio.sleep(0)
+            if "reader" not in s.apps:
+                break
+        assert "reader" not in s.apps, "the slow subscriber should have been cut off"
+        raw.close()
+        # the sequencer kept going, and the next connection is told why the last one was cut
+        _, w = await connect("127.0.0.1", s.port, "reader", "pr")
+        a.close()
+        s.close()
+        return w.note, s.log.committed_seq
+    note, head = asyncio.run(main())
+    assert "slow subscriber" in note and head > 1000
+
+
+def test_config_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[sequencer]\nport = 7700\nfsync = "sometimes"\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:3: fsync must be"):
+        config.load(str(p))
+    p.write_text('[sequencer]\nport = 7700\n\n[apps.a]\npassword = "x"\ncolour = "red"\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:6: unknown setting 'colour'"):
+        config.load(str(p))
+    p.write_text('[sequencer]\nport = "seven"\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:2: \[sequencer\] port must be a int"):
+        config.load(str(p))
+    p.write_text('[sequencer]\nport = = 1\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:2: not valid TOML"):
+        config.load(str(p))
