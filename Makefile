@@ -17,9 +17,10 @@ demo: $(STAMP)
 	$(BIN)/seqtrade demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/sequencer.py
 
 clean:

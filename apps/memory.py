@@ -60,7 +60,7 @@ class MemoryCluster:
         for _ in range(max_rounds):
             queue, self._queue = self._queue, []
             for source, sseq, typ, payload in queue:
-                self.core.sequence(source, ((sseq, typ, payload),), self.now)
+                self.core.sequence(source, [(sseq, typ, payload)], self.now)
             data = self.core.commit()
             if not data:
                 return delivered

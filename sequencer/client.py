@@ -27,7 +27,7 @@ class SequencerConnection(asyncio.Protocol):
         self.transport = None
         self.welcome: asyncio.Future = asyncio.get_running_loop().create_future()
         self.error: str | None = None
-        self._out: list[bytes] = []
+        self._out: list[tuple[int, int, bytes]] = []
         self._out_size = 0
         self._flush_pending = False
         self.closed = False
@@ -65,8 +65,8 @@ class SequencerConnection(asyncio.Protocol):
         self.on_lost(SequencerError(self.error) if self.error else exc)
 
     def submit(self, source_seq: int, type_: int, payload: bytes) -> None:
-        self._out.append(protocol.ITEM.pack(source_seq, type_, len(payload)) + payload)
-        self._out_size += len(payload) + 14
+        self._out.append((source_seq, type_, payload))
+        self._out_size += len(payload) + 16
         if self._out_size >= SUBMIT_FLUSH_BYTES:
             self.flush()
         elif not self._flush_pending:
@@ -79,8 +79,8 @@ class SequencerConnection(asyncio.Protocol):
     def flush(self):
         self._flush_pending = False
         if self._out and not self.closed:
-            self.transport.write(protocol.frame(protocol.SUBMIT, b"".join(self._out)))
-        self._out.clear()
+            self.transport.write(protocol.frame(protocol.SUBMIT, protocol.encode_items(self._out)))
+        self._out = []
         self._out_size = 0
 
     def subscribe(self, from_seq: int):

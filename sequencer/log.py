@@ -219,18 +219,25 @@ class LogWriter:
         self._new_index: list[int] = []
 
     # -- hot path ---------------------------------------------------------------------------------------------
-    def append(self, ts: int, source_b: bytes, source: str, source_seq: int, type_: int, payload: bytes) -> int:
-        """Add one record to the open batch; returns its seq. Nothing is written until ``commit``."""
-        seq = self.last_seq + 1
-        frame = record.encode_record(seq, ts, source_b, source_seq, type_, payload)
-        if (seq - 1) % INDEX_EVERY == 0:
-            self._new_index.append(self.size + self._batch_size)
-        self._batch.append(frame)
-        self._batch_size += len(frame)
-        self.last_seq = seq
+    def append_frames(self, frames: list[bytes], ts: int, source: str, last_source_seq: int) -> None:
+        """Add framed records (seq ``last_seq + 1`` onwards, from ``record.encode_batch``) to the open batch.
+        Nothing is written until ``commit``."""
+        first = self.last_seq + 1
+        n = len(frames)
+        # index entries for seqs 1, 1+K, ... that fall in this run: their offsets from the frames before them
+        k = -(first - 1) % INDEX_EVERY
+        if k < n:
+            off = self.size + self._batch_size
+            pos = 0
+            for i in range(k, n, INDEX_EVERY):
+                off += sum(map(len, frames[pos:i]))
+                pos = i
+                self._new_index.append(off)
+        self._batch.extend(frames)
+        self._batch_size += sum(map(len, frames))
+        self.last_seq = first + n - 1
         self.last_ts = ts
-        self.source_seqs[source] = source_seq
-        return seq
+        self.source_seqs[source] = last_source_seq
 
     def commit(self) -> bytes:
         """Write the open batch (and sync per policy). Returns the bytes written, ready to publish."""

@@ -65,15 +65,25 @@ class Note(Msg, tag=902):
     text: str
 
 
+class Blob(Msg, tag=903):
+    """Benchmark traffic: a send time (monotonic ns, same host) and padding to a chosen payload size."""
+    t_ns: int
+    data: bytes
+
+
 # Every concrete message type, in tag order. Adding a type means adding it here too.
-ALL_TYPES: tuple[type[Msg], ...] = (Clock, ClockSample, DayStart, Ping, Pong, Note)
+ALL_TYPES: tuple[type[Msg], ...] = (Clock, ClockSample, DayStart, Ping, Pong, Note, Blob)
 
 TYPES_BY_TAG: dict[int, type[Msg]] = {cls.__struct_config__.tag: cls for cls in ALL_TYPES}
 TYPES_BY_NAME: dict[str, type[Msg]] = {cls.__name__: cls for cls in ALL_TYPES}
 assert len(TYPES_BY_TAG) == len(ALL_TYPES), "duplicate message tag"
 
+TAG_OF_CLASS: dict[type, int] = {cls: tag for tag, cls in TYPES_BY_TAG.items()}
+
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Union[ALL_TYPES])  # type: ignore[valid-type]
+_list_decoder = msgspec.msgpack.Decoder(list[Union[ALL_TYPES]])  # type: ignore[valid-type]
+_raw_list_decoder = msgspec.msgpack.Decoder(list[msgspec.Raw])
 
 
 def tag_of(msg: Msg) -> int:
@@ -100,6 +110,29 @@ def decode(payload: bytes, tag: int | None = None) -> Msg:
     if tag is not None and tag_of(msg) != tag:
         raise ValueError(f"record header says type {tag} but payload is {type(msg).__name__} ({tag_of(msg)})")
     return msg
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 65536:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def valid_batch(types: list[int], payloads: list[bytes]) -> bool:
+    """True if every payload decodes and carries the tag its header says: one C call for the whole batch (the
+    payloads side by side are a msgpack array). On False, ``decode`` each to find out which and why."""
+    buf = _array_header(len(payloads)) + b"".join(payloads)
+    try:
+        # each element must span exactly its own payload, or two bad payloads could line up into good ones
+        if list(map(len, _raw_list_decoder.decode(buf))) != list(map(len, payloads)):
+            return False
+        msgs = _list_decoder.decode(buf)
+    except msgspec.DecodeError:
+        return False
+    tags = TAG_OF_CLASS
+    return len(msgs) == len(types) and [tags[type(m)] for m in msgs] == types
 
 
 def type_name(tag: int) -> str:

@@ -4,7 +4,7 @@
 
 client -> server
     HELLO      msgpack Hello                      first frame of every connection
-    SUBMIT     (source_seq:u64 type:u16 len:u32 payload)*   a batch of outputs, in source_seq order
+    SUBMIT     msgpack [[source_seq, type, payload], ...]   a batch of outputs, in source_seq order
     SUBSCRIBE  from_seq:u64                       history from the log, then live
 server -> client
     WELCOME    msgpack Welcome                    answer to HELLO
@@ -24,7 +24,6 @@ KIND_NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", SUBMIT: "SUBMIT", SUBSCRIBE: "
 
 HEAD = struct.Struct("<IB")
 HEAD_SIZE = HEAD.size
-ITEM = struct.Struct("<QHI")
 U64 = struct.Struct("<Q")
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -50,26 +49,20 @@ def frame(kind: int, body: bytes = b"") -> bytes:
     return HEAD.pack(len(body) + 1, kind) + body
 
 
+_items_dec = msgspec.msgpack.Decoder(list[tuple[int, int, bytes]])
+
+
 def encode_items(items) -> bytes:
     """Body of a SUBMIT frame from ``(source_seq, type, payload)`` items."""
-    pack = ITEM.pack
-    return b"".join(pack(s, t, len(p)) + p for s, t, p in items)
+    return msgspec.msgpack.encode(items if isinstance(items, list) else list(items))
 
 
-def iter_items(body):
-    """``(source_seq, type, payload)`` from a SUBMIT body."""
-    unpack = ITEM.unpack_from
-    size = ITEM.size
-    pos, end = 0, len(body)
-    while pos < end:
-        if end - pos < size:
-            raise ProtocolError("SUBMIT body ends inside an item header")
-        sseq, typ, n = unpack(body, pos)
-        pos += size
-        if pos + n > end:
-            raise ProtocolError(f"SUBMIT item source_seq {sseq} claims {n} payload bytes past the frame end")
-        yield sseq, typ, bytes(body[pos:pos + n])
-        pos += n
+def decode_items(body) -> list[tuple[int, int, bytes]]:
+    """``[(source_seq, type, payload), ...]`` from a SUBMIT body (one C call for the whole batch)."""
+    try:
+        return _items_dec.decode(body)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(f"bad SUBMIT body: {e}") from None
 
 
 class FrameReader:

@@ -9,7 +9,7 @@ from sequencer import messages as M
 def test_tags_are_unique_and_stable():
     # Changing a tag breaks every log ever written: this list only grows.
     assert {c.__name__: c.__struct_config__.tag for c in M.ALL_TYPES} == {
-        "Clock": 1, "ClockSample": 2, "DayStart": 3, "Ping": 900, "Pong": 901, "Note": 902}
+        "Clock": 1, "ClockSample": 2, "DayStart": 3, "Ping": 900, "Pong": 901, "Note": 902, "Blob": 903}
 
 
 def test_unknown_tag_is_an_error_naming_it():
