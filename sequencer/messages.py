@@ -49,6 +49,268 @@ class DayStart(Msg, tag=3):
     schema_version: int = SCHEMA_VERSION
 
 
+# --- client orders, from the client gateway (100..109) ------------------------------------------------------------
+# Enumerations carry FIX values: side "1" buy, "2" sell, "5" sell short, "6" sell short exempt; ord_type "1" market,
+# "2" limit; tif "0" day, "3" IOC, "6" GTD. Quantities are shares; prices are integers in PRICE_SCALE units.
+
+class NewOrder(Msg, tag=100):
+    client: str
+    cl_ord_id: str
+    symbol: str
+    side: str
+    qty: int
+    ord_type: str
+    px: int = 0
+    tif: str = "0"
+    account: str = ""
+    strategy: str = "LIMIT"          # LIMIT, VWAP, TWAP, POV
+    start_ns: int = 0                # EffectiveTime (168); 0 = now
+    end_ns: int = 0                  # the algo's end time; 0 = end of day
+    expire_ns: int = 0               # ExpireTime (126); 0 = none
+    participation_bp: int = 0        # POV target rate (849), basis points
+    locate_broker: str = ""          # for short sales: who located the shares (5700 / LocateBroker)
+    params: dict[str, str] = {}      # further strategy parameters (documented custom tags)
+
+
+class CancelRequest(Msg, tag=101):
+    client: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    symbol: str
+    side: str
+
+
+class ReplaceRequest(Msg, tag=102):
+    client: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    symbol: str
+    side: str
+    qty: int
+    ord_type: str
+    px: int = 0
+
+
+class StatusRequest(Msg, tag=103):
+    client: str
+    cl_ord_id: str
+
+
+# --- OMS to clients (110..119) -------------------------------------------------------------------------------------
+
+class ExecReport(Msg, tag=110):
+    """One execution report. ``exec_type``/``ord_status`` are FIX 4.4 values (a trade is ExecType "F"); the client
+    gateway maps them for FIX 4.2. ``cum_notional_px`` is the exact sum of last_qty * last_px: AvgPx is derived from it
+    and rounded only when written to FIX."""
+    client: str
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    exec_id: str
+    exec_type: str
+    ord_status: str
+    symbol: str
+    side: str
+    order_qty: int
+    px: int
+    cum_qty: int
+    leaves_qty: int
+    cum_notional_px: int
+    last_qty: int = 0
+    last_px: int = 0
+    last_mkt: str = ""
+    ord_rej_reason: int = -1          # FIX 4.4 OrdRejReason when exec_type is "8"
+    risk_code: str = ""               # our own reason code for refusals (see oms/risk.py)
+    text: str = ""
+    ord_type: str = "2"
+    strategy: str = ""
+
+
+class CancelReject(Msg, tag=111):
+    client: str
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    ord_status: str
+    response_to: str                 # "1" cancel request, "2" cancel/replace request
+    reason: int                      # FIX 4.4 CxlRejReason
+    text: str = ""
+    risk_code: str = ""
+
+
+# --- child orders: algo -> OMS -> venue gateway (200..209) --------------------------------------------------------
+
+class ChildNewRequest(Msg, tag=200):
+    """The algo asks for a child order; the OMS checks the invariants and answers ChildOrder or ChildRefused."""
+    parent_id: str
+    child_id: str
+    venue: str
+    symbol: str
+    side: str
+    qty: int
+    ord_type: str
+    px: int = 0
+    tif: str = "0"
+    session: str = ""
+
+
+class ChildCancelRequest(Msg, tag=201):
+    child_id: str
+
+
+class ChildReplaceRequest(Msg, tag=202):
+    child_id: str
+    qty: int
+    px: int
+
+
+class ChildOrder(Msg, tag=203):
+    """Approved by the OMS: the venue gateway sends it as a NewOrderSingle."""
+    child_id: str
+    parent_id: str
+    venue: str
+    symbol: str
+    side: str
+    qty: int
+    ord_type: str
+    px: int
+    tif: str
+    session: str = ""
+
+
+class ChildCancel(Msg, tag=204):
+    child_id: str
+    venue: str
+    reason: str = ""
+
+
+class ChildReplace(Msg, tag=205):
+    child_id: str
+    venue: str
+    qty: int
+    px: int
+
+
+class ChildRefused(Msg, tag=206):
+    child_id: str
+    parent_id: str
+    request: str                     # "new", "cancel", "replace"
+    code: str
+    text: str
+
+
+# --- venue gateway: what the venues said (210..219) ---------------------------------------------------------------
+
+class VenueAck(Msg, tag=210):
+    child_id: str
+    venue_order_id: str = ""
+
+
+class VenueFill(Msg, tag=211):
+    child_id: str
+    exec_id: str
+    last_qty: int
+    last_px: int
+    liquidity: str = ""              # "1" added, "2" removed (LastLiquidityInd 851)
+
+
+class VenueReject(Msg, tag=212):
+    child_id: str
+    text: str = ""
+
+
+class VenueCanceled(Msg, tag=213):
+    child_id: str
+    text: str = ""
+
+
+class VenueReplaced(Msg, tag=214):
+    child_id: str
+    qty: int
+    px: int
+
+
+class VenueCancelReject(Msg, tag=215):
+    child_id: str
+    text: str = ""
+
+
+class VenueSession(Msg, tag=216):
+    venue: str
+    session: str
+    up: bool
+
+
+class OmsAlert(Msg, tag=220):
+    """Something a person must look at (an overfill, a fill for an unknown child): never silently dropped."""
+    code: str
+    text: str
+    parent_id: str = ""
+    child_id: str = ""
+
+
+# --- reference and market data (250..269) -------------------------------------------------------------------------
+
+class Security(Msg, tag=250):
+    symbol: str
+    name: str = ""
+    listing: str = ""
+    lot_size: int = 1
+    tick_px: int = 10_000            # 0.01
+    prev_close_px: int = 0
+    adv: int = 0
+    volatility_bp: int = 0
+    restricted: bool = False
+    halted: bool = False
+
+
+class Quote(Msg, tag=260):
+    """Top of book; ``venue`` "" is the consolidated NBBO."""
+    symbol: str
+    venue: str
+    bid_px: int
+    bid_qty: int
+    ask_px: int
+    ask_qty: int
+
+
+class Trade(Msg, tag=261):
+    symbol: str
+    venue: str
+    px: int
+    qty: int
+
+
+class SymbolStatus(Msg, tag=262):
+    symbol: str
+    halted: bool
+
+
+# --- admin (300..319) ---------------------------------------------------------------------------------------------
+
+class RiskLimits(Msg, tag=300):
+    """Pre-trade limits for a client, or the firm when ``client`` is "*". 0 means no limit."""
+    client: str
+    max_order_qty: int = 0
+    max_order_notional_px: int = 0
+    credit_limit_px: int = 0
+    collar_bp: int = 0
+    dup_window_ms: int = 0
+    max_orders_per_sec: int = 0
+    short_without_locate: bool = False
+
+
+class KillSwitch(Msg, tag=301):
+    client: str                      # "*" = the whole firm
+    active: bool
+    cancel_open: bool = False
+    text: str = ""
+
+
+class EndOfDay(Msg, tag=302):
+    text: str = ""
+
+
 # --- sample apps used by the demo and the tests (900..919) ------------------------------------------------------
 
 class Ping(Msg, tag=900):
@@ -72,7 +334,13 @@ class Blob(Msg, tag=903):
 
 
 # Every concrete message type, in tag order. Adding a type means adding it here too.
-ALL_TYPES: tuple[type[Msg], ...] = (Clock, ClockSample, DayStart, Ping, Pong, Note, Blob)
+ALL_TYPES: tuple[type[Msg], ...] = (
+    Clock, ClockSample, DayStart,
+    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, ExecReport, CancelReject,
+    ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
+    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, OmsAlert,
+    Security, Quote, Trade, SymbolStatus, RiskLimits, KillSwitch, EndOfDay,
+    Ping, Pong, Note, Blob)
 
 TYPES_BY_TAG: dict[int, type[Msg]] = {cls.__struct_config__.tag: cls for cls in ALL_TYPES}
 TYPES_BY_NAME: dict[str, type[Msg]] = {cls.__name__: cls for cls in ALL_TYPES}

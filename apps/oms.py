@@ -1,0 +1,39 @@
+"""The OMS as an app on the stream: feeds ``oms.OrderManager`` and submits what it decides."""
+from __future__ import annotations
+
+from oms.manager import OrderManager
+from sequencer.messages import TAG_OF_CLASS
+from sequencer.record import Record
+
+from .runtime import App
+
+
+class OmsApp(App):
+    name = "oms"
+
+    def __init__(self):
+        super().__init__()
+        self.om = OrderManager()
+        # decode only what the OMS handles: most of the stream (quotes for other apps, clocks) is skipped by tag
+        self._wanted = frozenset(TAG_OF_CLASS[t] for t in OrderManager._handlers)
+
+    def on_message(self, rec: Record) -> None:
+        if rec.type in self._wanted:
+            self._emit(self.om.handle(rec.msg, rec.ts, rec.seq))
+
+    def on_timer(self, token) -> None:
+        self._emit(self.om.on_timer(token, self.now))
+
+    def _emit(self, outs) -> None:
+        for m in outs:
+            self.submit(m)
+        for at, token in self.om.timer_requests:
+            self.timers.schedule(at, token)
+        self.om.timer_requests.clear()
+
+    def snapshot_state(self) -> dict:
+        from dataclasses import asdict
+        return {**super().snapshot_state(),
+                "parents": [asdict(p) for p in self.om.parents.values()],
+                "children": [asdict(c) for c in self.om.children.values()],
+                "exposure": dict(self.om.risk.exposure), "killed": dict(self.om.risk.killed)}

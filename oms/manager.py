@@ -1,0 +1,457 @@
+"""The order manager: every parent and child order, with FIX order-state semantics and pre-trade risk.
+
+Pure and deterministic: ``handle(msg, now, seq)`` returns the messages to submit, and ``timer_requests`` collects
+wake-ups (ExpireTime) for the app to schedule. No I/O, no clock; ids come from the input's seq and counters.
+
+The rules it keeps (FIX 4.4 terms; the client gateway maps them for 4.2):
+* a client cancel or replace of an order with open children first cancels those children (PendingCancel /
+  PendingReplace to the client), and completes when none is open; with no open children it completes at once;
+* fills while a cancel or replace is pending are reported against the original order with the pending status; if
+  they fill the order, the pending request is answered with OrderCancelReject "too late";
+* a replace down to or below the filled quantity ends the order Filled;
+* an unknown order, a finished order, an order already pending, a reused ClOrdID each get an OrderCancelReject with
+  the FIX CxlRejReason;
+* invariants on every child change, refused if broken: open child quantity never exceeds the parent's leaves; a
+  child's price never crosses the parent's limit; a child never outlives its parent.
+"""
+from __future__ import annotations
+
+from sequencer import messages as M
+
+from . import orders as S
+from .orders import Child, Parent, Pending
+from .params import check_params
+from .risk import FIRM, MarketView, PreTradeRisk, Refusal
+
+# FIX 4.4 CxlRejReason (102)
+CXL_TOO_LATE, CXL_UNKNOWN, CXL_BROKER, CXL_PENDING, CXL_DUP_CLORDID, CXL_OTHER = 0, 1, 2, 3, 6, 99
+
+
+class OrderManager:
+    def __init__(self):
+        self.market = MarketView()
+        self.risk = PreTradeRisk(self.market)
+        self.parents: dict[str, Parent] = {}            # order_id -> Parent, in arrival order
+        self.children: dict[str, Child] = {}            # child_id -> Child, in creation order
+        self.by_cl_ord_id: dict[tuple[str, str], str] = {}  # (client, ClOrdID) -> order_id, every ClOrdID ever used
+        self.timer_requests: list[tuple[int, tuple]] = []
+        self._exec_n = 0
+        self._out: list[M.Msg] = []
+        self.now = 0
+        self.seq = 0
+
+    # -- entry points -----------------------------------------------------------------------------------------
+    def handle(self, msg: M.Msg, now: int, seq: int) -> list[M.Msg]:
+        self.now, self.seq = now, seq
+        self._out = out = []
+        h = self._handlers.get(type(msg))
+        if h is not None:
+            h(self, msg)
+        return out
+
+    def on_timer(self, token: tuple, now: int) -> list[M.Msg]:
+        self.now = now
+        self._out = out = []
+        if token[0] == "expire":
+            p = self.parents.get(token[1])
+            if p is not None and not p.done and p.expire_ns <= now:
+                self._end(p, "expire", "ExpireTime reached")
+        return out
+
+    # -- reference data, market data, admin -------------------------------------------------------------------
+    def _security(self, m: M.Security):
+        self.market.securities[m.symbol] = m
+
+    def _quote(self, m: M.Quote):
+        if m.venue == "":
+            self.market.nbbo[m.symbol] = (m.bid_px, m.ask_px)
+
+    def _trade(self, m: M.Trade):
+        self.market.last_trade[m.symbol] = m.px
+
+    def _symbol_status(self, m: M.SymbolStatus):
+        self.market.halted[m.symbol] = m.halted
+
+    def _limits(self, m: M.RiskLimits):
+        self.risk.set_limits(m)
+
+    def _kill(self, m: M.KillSwitch):
+        self.risk.set_kill(m.client, m.active, m.text)
+        if m.active and m.cancel_open:
+            for p in list(self.parents.values()):
+                if not p.done and (m.client == FIRM or p.client == m.client):
+                    self._end(p, "kill", f"kill switch: {m.text}" if m.text else "kill switch")
+
+    def _end_of_day(self, m: M.EndOfDay):
+        for p in list(self.parents.values()):
+            if not p.done:
+                self._end(p, "eod", m.text or "end of day")
+
+    # -- client requests --------------------------------------------------------------------------------------
+    def _new_order(self, o: M.NewOrder):
+        key = (o.client, o.cl_ord_id)
+        order_id = f"O{self.seq}"
+        if key in self.by_cl_ord_id:
+            self._reject(o, order_id, Refusal(6, "DUPLICATE_CLORDID", f"ClOrdID {o.cl_ord_id} was already used"))
+            return
+        self.by_cl_ord_id[key] = order_id
+        bad = check_params(o, self.now)
+        if bad:
+            self._reject(o, order_id, Refusal(99, "BAD_PARAMS", bad))
+            return
+        refusal, notional_px = self.risk.check_new(o, self.now)
+        if refusal:
+            self._reject(o, order_id, refusal)
+            return
+        p = Parent(order_id, o.client, o.cl_ord_id, o.symbol, o.side, o.qty, o.ord_type, o.px, o.tif, o.strategy,
+                   notional_px, o.expire_ns)
+        self.parents[order_id] = p
+        self._expose(p)
+        self._report(p, S.NEW)
+        if o.expire_ns:
+            self.timer_requests.append((o.expire_ns, ("expire", order_id)))
+
+    def _reject(self, o: M.NewOrder, order_id: str, r: Refusal):
+        self._out.append(M.ExecReport(
+            o.client, order_id, o.cl_ord_id, "", self._exec_id(), S.REJECTED, S.REJECTED, o.symbol, o.side, o.qty,
+            o.px, 0, 0, 0, ord_rej_reason=r.fix_reason, risk_code=r.code, text=r.text, ord_type=o.ord_type,
+            strategy=o.strategy))
+
+    def _find_for_change(self, m, response_to: str) -> Parent | None:
+        """The order a cancel/replace names, or None after sending the OrderCancelReject it deserves."""
+        key = (m.client, m.cl_ord_id)
+        order_id = self.by_cl_ord_id.get((m.client, m.orig_cl_ord_id))
+        p = self.parents.get(order_id) if order_id else None
+        if key in self.by_cl_ord_id:
+            return self._cxl_reject(m, p, response_to, CXL_DUP_CLORDID, f"ClOrdID {m.cl_ord_id} was already used")
+        self.by_cl_ord_id[key] = order_id or ""
+        if p is None:
+            return self._cxl_reject(m, None, response_to, CXL_UNKNOWN, f"unknown order {m.orig_cl_ord_id}")
+        if p.cl_ord_id != m.orig_cl_ord_id:
+            return self._cxl_reject(m, p, response_to, CXL_OTHER,
+                                    f"OrigClOrdID {m.orig_cl_ord_id} was replaced; the order is now {p.cl_ord_id}")
+        if m.symbol != p.symbol or m.side != p.side:
+            return self._cxl_reject(m, p, response_to, CXL_OTHER, "symbol and side must match the order's")
+        if p.done:
+            return self._cxl_reject(m, p, response_to, CXL_TOO_LATE, f"order is already {_status_name(p.status)}")
+        if p.pending is not None:
+            return self._cxl_reject(m, p, response_to, CXL_PENDING,
+                                    f"a {p.pending.kind} ({p.pending.cl_ord_id}) is already pending")
+        return p
+
+    def _cxl_reject(self, m, p: Parent | None, response_to: str, reason: int, text: str, code: str = ""):
+        self._out.append(M.CancelReject(m.client, p.order_id if p else "NONE", m.cl_ord_id, m.orig_cl_ord_id,
+                                        p.status if p else S.REJECTED, response_to, reason, text, code))
+        return None
+
+    def _cancel_request(self, m: M.CancelRequest):
+        p = self._find_for_change(m, "1")
+        if p is None:
+            return
+        p.pending = Pending("cancel", m.cl_ord_id)
+        p.status = p.working_status()
+        if self._cancel_children(p, "client cancel"):
+            self._report(p, S.PENDING_CANCEL, cl_ord_id=m.cl_ord_id, orig=p.cl_ord_id)
+        else:
+            self._complete(p)
+
+    def _replace_request(self, m: M.ReplaceRequest):
+        p = self._find_for_change(m, "2")
+        if p is None:
+            return
+        if m.qty <= 0 or (m.ord_type == "2" and m.px <= 0) or m.ord_type not in ("1", "2"):
+            self._cxl_reject(m, p, "2", CXL_OTHER, "a replace needs a positive quantity, and a positive price for a "
+                                                   "limit order")
+            return
+        refusal, notional_px = self.risk.check_replace(p.client, p.symbol, p.side, m.ord_type, m.qty, m.px,
+                                                       p.cum_qty, p.cum_notional, p.exposure)
+        if refusal:
+            reason = CXL_BROKER if refusal.code.startswith("CREDIT") else CXL_OTHER
+            self._cxl_reject(m, p, "2", reason, refusal.text, refusal.code)
+            return
+        p.pending = Pending("replace", m.cl_ord_id, m.qty, m.px, m.ord_type, notional_px)
+        p.status = p.working_status()
+        # Children are sized and priced for the old terms: take them all back, and the algo re-slices the new ones.
+        if self._cancel_children(p, "client replace"):
+            self._report(p, S.PENDING_REPLACE, cl_ord_id=m.cl_ord_id, orig=p.cl_ord_id)
+        else:
+            self._complete(p)
+
+    def _status_request(self, m: M.StatusRequest):
+        order_id = self.by_cl_ord_id.get((m.client, m.cl_ord_id))
+        p = self.parents.get(order_id) if order_id else None
+        if p is None:
+            self._out.append(M.ExecReport(m.client, "NONE", m.cl_ord_id, "", self._exec_id(), S.ET_STATUS,
+                                          S.REJECTED, "", "", 0, 0, 0, 0, 0, text="unknown order"))
+        else:
+            self._report(p, S.ET_STATUS)
+
+    # -- completing cancels, replaces and OMS-initiated ends --------------------------------------------------
+    def _end(self, p: Parent, why: str, text: str):
+        if p.ending:
+            return
+        p.ending, p.ending_text = why, text
+        if not self._cancel_children(p, text) and p.pending is None:
+            self._complete(p)
+
+    def _complete(self, p: Parent):
+        """Finish what was waiting for the children (a client cancel or replace, or an OMS end)."""
+        pend = p.pending
+        if pend is not None and pend.kind == "cancel":
+            orig = p.cl_ord_id
+            p.cl_ord_id = pend.cl_ord_id
+            p.pending = None
+            p.status = S.CANCELED
+            self._expose(p)
+            self._report(p, S.CANCELED, orig=orig)
+        elif pend is not None:  # replace
+            orig = p.cl_ord_id
+            p.cl_ord_id, p.qty, p.px, p.ord_type, p.notional_px = (pend.cl_ord_id, pend.qty, pend.px, pend.ord_type,
+                                                                   pend.notional_px)
+            p.pending = None
+            p.status = p.working_status()
+            self._expose(p)
+            self._report(p, S.ET_REPLACED, orig=orig)
+            if p.ending and not p.done:
+                self._complete(p)
+        elif p.ending:
+            p.status = S.EXPIRED if p.ending == "expire" else S.CANCELED
+            self._expose(p)
+            self._report(p, p.status, text=p.ending_text)
+
+    def _cancel_children(self, p: Parent, reason: str) -> bool:
+        """Ask the venues to cancel every open child. True if any is still open (so completion must wait)."""
+        any_open = False
+        for cid in p.children:
+            c = self.children[cid]
+            if c.open:
+                any_open = True
+                if not c.cancel_requested and not c.unknown:
+                    c.cancel_requested = True
+                    self._out.append(M.ChildCancel(c.child_id, c.venue, reason))
+        return any_open
+
+    def _maybe_complete(self, p: Parent):
+        if (p.pending is not None or p.ending) and not p.done and not any(
+                self.children[c].open for c in p.children):
+            self._complete(p)
+
+    # -- child requests from the algo -------------------------------------------------------------------------
+    def _refuse(self, m, parent_id: str, request: str, code: str, text: str):
+        self._out.append(M.ChildRefused(m.child_id, parent_id, request, code, text))
+
+    def _child_new(self, m: M.ChildNewRequest):
+        p = self.parents.get(m.parent_id)
+        why = None
+        if m.child_id in self.children:
+            why = ("DUPLICATE_CHILD", f"child id {m.child_id} already used")
+        elif p is None:
+            why = ("UNKNOWN_PARENT", f"unknown parent {m.parent_id}")
+        elif p.done or p.pending is not None or p.ending:
+            why = ("PARENT_NOT_WORKING", f"parent {p.order_id} is {_status_name(p.status)}"
+                                         f"{' with a ' + p.pending.kind + ' pending' if p.pending else ''}"
+                                         f"{' and ending (' + p.ending + ')' if p.ending else ''}")
+        elif m.symbol != p.symbol or m.side != p.side:
+            why = ("MISMATCH", f"child {m.symbol} side {m.side} does not match parent {p.symbol} side {p.side}")
+        elif m.qty <= 0:
+            why = ("BAD_QTY", f"child quantity must be positive, not {m.qty}")
+        elif m.ord_type not in ("1", "2") or (m.ord_type == "2" and m.px <= 0):
+            why = ("BAD_PRICE", "a child must be a market order or a limit order with a positive price")
+        else:
+            why = (self._leaves_check(p, m.qty, 0) or self._limit_check(p, m.ord_type, m.px))
+        if why:
+            self._refuse(m, m.parent_id, "new", *why)
+            return
+        c = Child(m.child_id, p.order_id, m.venue, m.session, m.symbol, m.side, m.qty, m.ord_type, m.px, m.tif)
+        self.children[c.child_id] = c
+        p.children.append(c.child_id)
+        self._out.append(M.ChildOrder(c.child_id, p.order_id, c.venue, c.symbol, c.side, c.qty, c.ord_type, c.px,
+                                      c.tif, c.session))
+
+    def _leaves_check(self, p: Parent, add_qty: int, minus_child_open: int):
+        open_qty = sum(self.children[c].open_qty for c in p.children) - minus_child_open
+        if open_qty + add_qty > p.leaves:
+            return ("EXCEEDS_LEAVES", f"open child quantity would be {open_qty + add_qty}, above the parent's leaves "
+                                      f"{p.leaves}")
+        return None
+
+    def _limit_check(self, p: Parent, ord_type: str, px: int):
+        if p.ord_type != "2":
+            return None
+        if ord_type != "2":
+            return ("THROUGH_LIMIT", "a market child under a limit parent could trade through the limit")
+        if (p.side == "1" and px > p.px) or (p.side != "1" and px < p.px):
+            return ("THROUGH_LIMIT", f"child price {M.format_price(px)} is through the parent's limit "
+                                     f"{M.format_price(p.px)}")
+        return None
+
+    def _child_cancel(self, m: M.ChildCancelRequest):
+        c = self.children.get(m.child_id)
+        if c is None:
+            self._refuse(m, "", "cancel", "UNKNOWN_CHILD", f"unknown child {m.child_id}")
+        elif not c.open:
+            self._refuse(m, c.parent_id, "cancel", "CHILD_CLOSED", f"child {c.child_id} is already "
+                                                                   f"{_status_name(c.status)}")
+        elif not c.cancel_requested:
+            c.cancel_requested = True
+            self._out.append(M.ChildCancel(c.child_id, c.venue, "algo"))
+
+    def _child_replace(self, m: M.ChildReplaceRequest):
+        c = self.children.get(m.child_id)
+        p = self.parents.get(c.parent_id) if c else None
+        why = None
+        if c is None:
+            why = ("UNKNOWN_CHILD", f"unknown child {m.child_id}")
+        elif not c.open or c.cancel_requested or c.replace_to or c.unknown:
+            why = ("CHILD_NOT_WORKING", f"child {c.child_id} cannot be replaced now")
+        elif p.pending is not None or p.ending or p.done:
+            why = ("PARENT_NOT_WORKING", f"parent {p.order_id} is not working")
+        elif m.qty <= c.cum_qty:
+            why = ("BAD_QTY", f"new quantity {m.qty} is not above the child's filled {c.cum_qty}")
+        else:
+            why = (self._leaves_check(p, m.qty - c.cum_qty, c.open_qty) or self._limit_check(p, c.ord_type, m.px))
+        if why:
+            self._refuse(m, p.order_id if p else "", "replace", *why)
+            return
+        c.replace_to = (m.qty, m.px)
+        self._out.append(M.ChildReplace(c.child_id, c.venue, m.qty, m.px))
+
+    # -- what the venues said ---------------------------------------------------------------------------------
+    def _child_of(self, m) -> Child | None:
+        c = self.children.get(m.child_id)
+        if c is None:
+            self._out.append(M.OmsAlert("UNKNOWN_CHILD", f"{type(m).__name__} for unknown child {m.child_id}",
+                                        child_id=m.child_id))
+        return c
+
+    def _venue_ack(self, m: M.VenueAck):
+        c = self._child_of(m)
+        if c is not None and c.status == S.PENDING_NEW:
+            c.status = S.NEW
+
+    def _venue_fill(self, m: M.VenueFill):
+        c = self._child_of(m)
+        if c is None or m.exec_id in c.fills:
+            return  # an unknown child was alerted; a resent fill is already applied
+        if m.last_qty <= 0 or m.last_px <= 0:
+            self._out.append(M.OmsAlert("BAD_FILL", f"fill {m.exec_id} with quantity {m.last_qty} price "
+                                                    f"{m.last_px}", c.parent_id, c.child_id))
+            return
+        c.fills[m.exec_id] = m.last_qty
+        c.cum_qty += m.last_qty
+        limit = max(c.qty, c.replace_to[0]) if c.replace_to else c.qty
+        if c.cum_qty > limit:
+            self._out.append(M.OmsAlert("CHILD_OVERFILL", f"child {c.child_id} filled {c.cum_qty} of {limit}",
+                                        c.parent_id, c.child_id))
+        if c.cum_qty >= c.qty and not c.replace_to:
+            c.status = S.FILLED
+        elif c.open:
+            c.status = S.PARTIAL
+        p = self.parents[c.parent_id]
+        # A late fill (after a cancel request, or even after the parent ended) is real: always applied.
+        was_done = p.done
+        p.cum_qty += m.last_qty
+        p.cum_notional += m.last_qty * m.last_px
+        if p.cum_qty > p.qty:
+            self._out.append(M.OmsAlert("PARENT_OVERFILL", f"parent {p.order_id} filled {p.cum_qty} of {p.qty}",
+                                        p.order_id, c.child_id))
+        if was_done:
+            self._out.append(M.OmsAlert("FILL_AFTER_DONE", f"fill {m.exec_id} on child {c.child_id} after parent "
+                                                           f"{p.order_id} was {_status_name(p.status)}",
+                                        p.order_id, c.child_id))
+        else:
+            p.status = p.working_status()
+        self._expose(p)
+        self._report(p, S.ET_TRADE, last_qty=m.last_qty, last_px=m.last_px, last_mkt=c.venue)
+        if p.status == S.FILLED and not was_done:
+            if p.pending is not None:  # it filled before the cancel/replace could take effect
+                pend, p.pending = p.pending, None
+                self._out.append(M.CancelReject(p.client, p.order_id, pend.cl_ord_id, p.cl_ord_id, S.FILLED,
+                                                "1" if pend.kind == "cancel" else "2", CXL_TOO_LATE,
+                                                "order filled before the request took effect"))
+            self._cancel_children(p, "parent filled")  # a child never outlives its parent
+        elif not c.open:
+            self._maybe_complete(p)
+
+    def _child_closed(self, m, status: str):
+        c = self._child_of(m)
+        if c is None or not c.open:
+            return
+        c.status = status
+        c.replace_to = None
+        self._maybe_complete(self.parents[c.parent_id])
+
+    def _venue_reject(self, m: M.VenueReject):
+        self._child_closed(m, S.REJECTED)
+
+    def _venue_canceled(self, m: M.VenueCanceled):
+        self._child_closed(m, S.CANCELED)
+
+    def _venue_replaced(self, m: M.VenueReplaced):
+        c = self._child_of(m)
+        if c is None:
+            return
+        c.qty, c.px, c.replace_to = m.qty, m.px, None
+        c.status = S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW)
+        if not c.open:
+            self._maybe_complete(self.parents[c.parent_id])
+
+    def _venue_cancel_reject(self, m: M.VenueCancelReject):
+        c = self._child_of(m)
+        if c is None:
+            return
+        c.cancel_requested = False
+        c.replace_to = None  # a rejected replace also comes back as a cancel reject
+        if c.open and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
+            self._out.append(M.OmsAlert("CHILD_CANCEL_REJECTED", f"venue refused to cancel child {c.child_id} "
+                                                                 f"({m.text}); its parent is waiting for it",
+                                        c.parent_id, c.child_id))
+
+    def _venue_session(self, m: M.VenueSession):
+        for c in self.children.values():
+            if c.open and c.venue == m.venue and (c.session == m.session or not m.session):
+                if not m.up:
+                    c.unknown = True
+                elif c.unknown:
+                    c.unknown = False
+                    p = self.parents[c.parent_id]
+                    if p.done or p.pending is not None or p.ending:  # what could not be sent while it was down
+                        c.cancel_requested = True
+                        self._out.append(M.ChildCancel(c.child_id, c.venue, "resend after session recovery"))
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def _exec_id(self) -> str:
+        self._exec_n += 1
+        return f"X{self._exec_n}"
+
+    def _expose(self, p: Parent):
+        new = p.cum_notional + p.leaves * p.notional_px
+        self.risk.adjust_exposure(p.client, new - p.exposure)
+        p.exposure = new
+
+    def _report(self, p: Parent, exec_type: str, cl_ord_id: str = "", orig: str = "", last_qty: int = 0,
+                last_px: int = 0, last_mkt: str = "", text: str = ""):
+        self._out.append(M.ExecReport(
+            p.client, p.order_id, cl_ord_id or p.cl_ord_id, orig, self._exec_id(), exec_type, p.status, p.symbol,
+            p.side, p.qty, p.px, p.cum_qty, p.leaves, p.cum_notional, last_qty, last_px, last_mkt, text=text,
+            ord_type=p.ord_type, strategy=p.strategy))
+
+    _handlers = {
+        M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _symbol_status,
+        M.RiskLimits: _limits, M.KillSwitch: _kill, M.EndOfDay: _end_of_day,
+        M.NewOrder: _new_order, M.CancelRequest: _cancel_request, M.ReplaceRequest: _replace_request,
+        M.StatusRequest: _status_request,
+        M.ChildNewRequest: _child_new, M.ChildCancelRequest: _child_cancel, M.ChildReplaceRequest: _child_replace,
+        M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
+        M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,
+        M.VenueCancelReject: _venue_cancel_reject, M.VenueSession: _venue_session,
+    }
+
+
+_STATUS_NAMES = {S.NEW: "new", S.PARTIAL: "partially filled", S.FILLED: "filled", S.DONE_FOR_DAY: "done for day",
+                 S.CANCELED: "canceled", S.PENDING_CANCEL: "pending cancel", S.REJECTED: "rejected",
+                 S.PENDING_NEW: "pending new", S.EXPIRED: "expired", S.PENDING_REPLACE: "pending replace"}
+
+
+def _status_name(s: str) -> str:
+    return _STATUS_NAMES.get(s, s)
