@@ -148,12 +148,7 @@ class OrderManager:
         p = self._find_for_change(m, "1")
         if p is None:
             return
-        p.pending = Pending("cancel", m.cl_ord_id)
-        p.status = p.working_status()
-        if self._cancel_children(p, "client cancel"):
-            self._report(p, S.PENDING_CANCEL, cl_ord_id=m.cl_ord_id, orig=p.cl_ord_id)
-        else:
-            self._complete(p)
+        self._begin_change(p, Pending("cancel", m.cl_ord_id), S.PENDING_CANCEL, "client cancel")
 
     def _replace_request(self, m: M.ReplaceRequest):
         p = self._find_for_change(m, "2")
@@ -169,13 +164,9 @@ class OrderManager:
             reason = CXL_BROKER if refusal.code.startswith("CREDIT") else CXL_OTHER
             self._cxl_reject(m, p, "2", reason, refusal.text, refusal.code)
             return
-        p.pending = Pending("replace", m.cl_ord_id, m.qty, m.px, m.ord_type, notional_px)
-        p.status = p.working_status()
         # Children are sized and priced for the old terms: take them all back, and the algo re-slices the new ones.
-        if self._cancel_children(p, "client replace"):
-            self._report(p, S.PENDING_REPLACE, cl_ord_id=m.cl_ord_id, orig=p.cl_ord_id)
-        else:
-            self._complete(p)
+        self._begin_change(p, Pending("replace", m.cl_ord_id, m.qty, m.px, m.ord_type, notional_px),
+                           S.PENDING_REPLACE, "client replace")
 
     def _status_request(self, m: M.StatusRequest):
         order_id = self.by_cl_ord_id.get((m.client, m.cl_ord_id))
@@ -187,6 +178,15 @@ class OrderManager:
             self._report(p, S.ET_STATUS)
 
     # -- completing cancels, replaces and OMS-initiated ends --------------------------------------------------
+    def _begin_change(self, p: Parent, pending: Pending, pending_status: str, why: str):
+        """A client cancel or replace: Pending* to the client while open children are cancelled, else done now."""
+        p.pending = pending
+        p.status = p.working_status()
+        if self._cancel_children(p, why):
+            self._report(p, pending_status, cl_ord_id=pending.cl_ord_id, orig=p.cl_ord_id)
+        else:
+            self._complete(p)
+
     def _end(self, p: Parent, why: str, text: str):
         if p.ending:
             return
@@ -224,7 +224,7 @@ class OrderManager:
         any_open = False
         for cid in p.children:
             c = self.children[cid]
-            if c.open:
+            if c.is_open:
                 any_open = True
                 if not c.cancel_requested and not c.unknown:
                     c.cancel_requested = True
@@ -233,7 +233,7 @@ class OrderManager:
 
     def _maybe_complete(self, p: Parent):
         if (p.pending is not None or p.ending) and not p.done and not any(
-                self.children[c].open for c in p.children):
+                self.children[c].is_open for c in p.children):
             self._complete(p)
 
     # -- child requests from the algo -------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class OrderManager:
         c = self.children.get(m.child_id)
         if c is None:
             self._refuse(m, "", "cancel", "UNKNOWN_CHILD", f"unknown child {m.child_id}")
-        elif not c.open:
+        elif not c.is_open:
             self._refuse(m, c.parent_id, "cancel", "CHILD_CLOSED", f"child {c.child_id} is already "
                                                                    f"{_status_name(c.status)}")
         elif not c.cancel_requested:
@@ -302,7 +302,7 @@ class OrderManager:
         why = None
         if c is None:
             why = ("UNKNOWN_CHILD", f"unknown child {m.child_id}")
-        elif not c.open or c.cancel_requested or c.replace_to or c.unknown:
+        elif not c.is_open or c.cancel_requested or c.replace_to or c.unknown:
             why = ("CHILD_NOT_WORKING", f"child {c.child_id} cannot be replaced now")
         elif p.pending is not None or p.ending or p.done:
             why = ("PARENT_NOT_WORKING", f"parent {p.order_id} is not working")
@@ -345,7 +345,7 @@ class OrderManager:
                                         c.parent_id, c.child_id))
         if c.cum_qty >= c.qty and not c.replace_to:
             c.status = S.FILLED
-        elif c.open:
+        elif c.is_open:
             c.status = S.PARTIAL
         p = self.parents[c.parent_id]
         # A late fill (after a cancel request, or even after the parent ended) is real: always applied.
@@ -370,12 +370,12 @@ class OrderManager:
                                                 "1" if pend.kind == "cancel" else "2", CXL_TOO_LATE,
                                                 "order filled before the request took effect"))
             self._cancel_children(p, "parent filled")  # a child never outlives its parent
-        elif not c.open:
+        elif not c.is_open:
             self._maybe_complete(p)
 
     def _child_closed(self, m, status: str):
         c = self._child_of(m)
-        if c is None or not c.open:
+        if c is None or not c.is_open:
             return
         c.status = status
         c.replace_to = None
@@ -393,7 +393,7 @@ class OrderManager:
             return
         c.qty, c.px, c.replace_to = m.qty, m.px, None
         c.status = S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW)
-        if not c.open:
+        if not c.is_open:
             self._maybe_complete(self.parents[c.parent_id])
 
     def _venue_cancel_reject(self, m: M.VenueCancelReject):
@@ -402,14 +402,14 @@ class OrderManager:
             return
         c.cancel_requested = False
         c.replace_to = None  # a rejected replace also comes back as a cancel reject
-        if c.open and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
+        if c.is_open and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
             self._out.append(M.OmsAlert("CHILD_CANCEL_REJECTED", f"venue refused to cancel child {c.child_id} "
                                                                  f"({m.text}); its parent is waiting for it",
                                         c.parent_id, c.child_id))
 
     def _venue_session(self, m: M.VenueSession):
         for c in self.children.values():
-            if c.open and c.venue == m.venue and (c.session == m.session or not m.session):
+            if c.is_open and c.venue == m.venue and (c.session == m.session or not m.session):
                 if not m.up:
                     c.unknown = True
                 elif c.unknown:
