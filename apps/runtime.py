@@ -52,30 +52,31 @@ class Timers:
     def __init__(self):
         self._heap: list[tuple[int, int, object]] = []
         self._order = 0
-        self._cancelled: dict[int, bool] = {}
+        self._live: dict[int, bool] = {}  # handles scheduled and neither fired nor cancelled
 
     def schedule(self, at_ns: int, token) -> int:
         """Fire ``token`` at the first record whose ts is at or past ``at_ns``. Returns a handle for ``cancel``."""
         self._order += 1
         heapq.heappush(self._heap, (at_ns, self._order, token))
+        self._live[self._order] = True
         return self._order
 
     def cancel(self, handle: int) -> None:
-        self._cancelled[handle] = True
+        """Cancel a pending timer; cancelling one that already fired (or twice) does nothing."""
+        self._live.pop(handle, None)
 
     def pop_due(self, now: int):
         heap = self._heap
         while heap and heap[0][0] <= now:
             at, order, token = heapq.heappop(heap)
-            if self._cancelled.pop(order, False):
-                continue
-            yield at, token
+            if self._live.pop(order, False):
+                yield at, token
 
     def pending(self) -> list[tuple[int, object]]:
-        return [(at, tok) for at, order, tok in sorted(self._heap) if order not in self._cancelled]
+        return [(at, tok) for at, order, tok in sorted(self._heap) if order in self._live]
 
     def __len__(self) -> int:
-        return len(self._heap) - len(self._cancelled)
+        return len(self._live)
 
 
 class App:

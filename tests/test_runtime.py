@@ -64,7 +64,10 @@ def test_cancelled_timer_does_not_fire():
     a = t.schedule(10, "a")
     t.schedule(10, "b")
     t.cancel(a)
+    assert len(t) == 1
     assert [tok for _, tok in t.pop_due(10)] == ["b"]
+    t.cancel(a)  # already cancelled / fired: no effect
+    assert len(t) == 0 and t.pending() == []
 
 
 def test_mismatched_output_is_a_determinism_error_showing_both():
