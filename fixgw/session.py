@@ -1,0 +1,361 @@
+"""The FIX session layer (FIX 4.2 and 4.4), as a pure state machine: bytes and time in, actions out.
+
+No sockets and no clock here: the acceptor/initiator around it feeds ``on_connect``, ``on_data`` and ``on_tick``
+with the time, and performs the actions it returns:
+
+    ("send", bytes)          write these bytes to the peer
+    ("app", msgtype, fields) an application message for the application (already validated, in sequence)
+    ("disconnect", reason)   close the connection
+    ("log", text)            something for the session log (garbled input, rejects, resends)
+
+What it implements: logon (CompID, HeartBtInt, ResetSeqNumFlag, Username/Password in 4.4), heartbeats and test
+requests with disconnect after missed heartbeats, logout handshake with timeout, sequence number checks (too high →
+ResendRequest; too low without PossDupFlag → Logout), PossDupFlag with OrigSendingTime checks, answering
+ResendRequest (application messages resent with PossDupFlag=Y and OrigSendingTime, admin messages gap-filled with
+SequenceReset-GapFill), SequenceReset in both modes, SendingTime accuracy, and validation against the data
+dictionary with session Reject (35=3) or BusinessMessageReject (35=j).
+
+Sequence numbers and the resendable messages are the session's state (``SessionState``); a gateway rebuilds it from
+the sequenced log after a restart (every FIX message in and out is on the stream), so no separate store can disagree
+with the log.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import simplefix
+
+from . import dictionary as D
+from .framing import FixFramer, Garbled, split_fields
+
+ADMIN_TYPES = D.ADMIN
+
+
+@dataclass
+class SessionConfig:
+    begin: str                      # "FIX.4.2" or "FIX.4.4"
+    sender: str                     # our CompID
+    target: str                     # theirs
+    initiator: bool = False
+    heartbeat_s: int = 30
+    username: str = ""              # 4.4: expected (acceptor) or sent (initiator)
+    password: str = ""
+    reset_on_logon: bool = False    # initiator: send ResetSeqNumFlag=Y
+    sending_time_tolerance_s: int = 120
+    logout_timeout_s: int = 5
+
+
+@dataclass
+class SessionState:
+    """What survives a restart."""
+    next_out: int = 1
+    next_in: int = 1
+    sent: dict = field(default_factory=dict)  # seq -> (msgtype, [(tag, value)], sending_time) for app messages
+
+
+def fix_time(ns: int) -> str:
+    d = dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.timezone.utc)
+    return d.strftime("%Y%m%d-%H:%M:%S") + f".{(ns // 1_000_000) % 1000:03d}"
+
+
+def parse_fix_time(v: bytes) -> int | None:
+    try:
+        s = v.decode()
+        base = dt.datetime.strptime(s[:17], "%Y%m%d-%H:%M:%S").replace(tzinfo=dt.timezone.utc)
+        frac = s[18:] if len(s) > 17 else ""
+        ns = int(frac.ljust(9, "0")[:9]) if frac else 0
+        return int(base.timestamp()) * 1_000_000_000 + ns
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class Session:
+    DISCONNECTED, AWAIT_LOGON, LOGON_SENT, ACTIVE, LOGOUT_SENT = "disconnected", "await-logon", "logon-sent", \
+        "active", "logout-sent"
+
+    def __init__(self, cfg: SessionConfig, state: SessionState | None = None):
+        self.cfg = cfg
+        self.st = state or SessionState()
+        self.status = self.DISCONNECTED
+        self.framer = FixFramer()
+        self.heartbeat_ns = cfg.heartbeat_s * 1_000_000_000
+        self.last_in = 0
+        self.last_out = 0
+        self.test_req_sent = 0
+        self.logout_sent_at = 0
+        self.resend_requested_upto = 0
+
+    # -- building messages ------------------------------------------------------------------------------------
+    def _encode(self, msgtype: str, body: list, now: int, seq: int | None = None, poss_dup: bool = False,
+                orig_time: str = "") -> bytes:
+        m = simplefix.FixMessage()
+        m.append_pair(8, self.cfg.begin)
+        m.append_pair(35, msgtype)
+        m.append_pair(49, self.cfg.sender)
+        m.append_pair(56, self.cfg.target)
+        m.append_pair(34, seq if seq is not None else self.st.next_out)
+        if poss_dup:
+            m.append_pair(43, "Y")
+        m.append_pair(52, fix_time(now))
+        if orig_time:
+            m.append_pair(122, orig_time)
+        for tag, value in body:
+            m.append_pair(tag, value)
+        return m.encode()
+
+    def _send(self, msgtype: str, body: list, now: int) -> tuple:
+        raw = self._encode(msgtype, body, now)
+        if msgtype not in ADMIN_TYPES:
+            self.st.sent[self.st.next_out] = (msgtype, body, fix_time(now))
+        self.st.next_out += 1
+        self.last_out = now
+        return ("send", raw)
+
+    def send_app(self, msgtype: str, body: list, now: int) -> list:
+        """An application message to the peer (only when the session is active)."""
+        if self.status != self.ACTIVE:
+            return [("log", f"not sent, session {self.status}: {msgtype}")]
+        return [self._send(msgtype, body, now)]
+
+    # -- connection events ------------------------------------------------------------------------------------
+    def on_connect(self, now: int) -> list:
+        self.framer = FixFramer()
+        self.last_in = self.last_out = now
+        self.test_req_sent = 0
+        if self.cfg.initiator:
+            body = [(98, "0"), (108, self.cfg.heartbeat_s)]
+            if self.cfg.reset_on_logon:
+                self.st = SessionState()
+                body.append((141, "Y"))
+            if self.cfg.begin == D.FIX44 and self.cfg.username:
+                body += [(553, self.cfg.username), (554, self.cfg.password)]
+            self.status = self.LOGON_SENT
+            return [self._send("A", body, now)]
+        self.status = self.AWAIT_LOGON
+        return []
+
+    def on_disconnect(self) -> None:
+        self.status = self.DISCONNECTED
+
+    def logout(self, now: int, text: str = "") -> list:
+        if self.status not in (self.ACTIVE, self.LOGON_SENT):
+            return [("disconnect", text or "logout")]
+        self.status = self.LOGOUT_SENT
+        self.logout_sent_at = now
+        return [self._send("5", [(58, text)] if text else [], now)]
+
+    # -- time -------------------------------------------------------------------------------------------------
+    def on_tick(self, now: int) -> list:
+        out: list = []
+        if self.status == self.LOGOUT_SENT and now - self.logout_sent_at > self.cfg.logout_timeout_s * 10**9:
+            return [("disconnect", "no Logout reply in time")]
+        if self.status != self.ACTIVE:
+            return out
+        if now - self.last_out >= self.heartbeat_ns:
+            out.append(self._send("0", [], now))
+        silent = now - self.last_in
+        if self.test_req_sent and silent >= self.heartbeat_ns * 2 + self.heartbeat_ns // 5:
+            return out + [("disconnect", f"no message from {self.cfg.target} for {silent // 10**9} s after a "
+                                         f"TestRequest")]
+        if not self.test_req_sent and silent >= self.heartbeat_ns + self.heartbeat_ns // 5:
+            self.test_req_sent = now
+            out.append(self._send("1", [(112, f"TEST{now // 10**9}")], now))
+        return out
+
+    # -- input ------------------------------------------------------------------------------------------------
+    def on_data(self, data: bytes, now: int) -> list:
+        out: list = []
+        for item in self.framer.feed(data):
+            if isinstance(item, Garbled):
+                out.append(("log", f"garbled input discarded ({item.reason}): {item.data[:60]!r}"))
+                continue
+            out += self._on_message(item, now)
+            if out and out[-1][0] == "disconnect":
+                break
+        return out
+
+    def _reject(self, seq: int, msgtype: str | None, p: D.Problem, now: int) -> tuple:
+        if p.business:
+            return self._send("j", [(45, seq), (372, msgtype or "?"), (380, p.reason), (58, p.text)], now)
+        body = [(45, seq)]
+        if p.ref_tag:
+            body.append((371, p.ref_tag))
+        if msgtype and msgtype in D.MESSAGES:
+            body.append((372, msgtype))
+        body += [(373, p.reason), (58, p.text)]
+        return self._send("3", body, now)
+
+    def _on_message(self, raw: bytes, now: int) -> list:
+        fields = split_fields(raw)
+        self.last_in = now
+        self.test_req_sent = 0
+        begin = fields[0][1].decode(errors="replace") if fields[0][1] else ""
+        values = {}
+        for t, v in fields:
+            if t.isdigit():
+                values.setdefault(int(t), v)
+        seq_raw = values.get(34, b"")
+        seq = int(seq_raw) if seq_raw.isdigit() else 0
+        msgtype = values.get(35, b"").decode(errors="replace")
+        if begin != self.cfg.begin:
+            return [("log", f"BeginString {begin} on a {self.cfg.begin} session"),
+                    *self.logout(now, f"BeginString must be {self.cfg.begin}"), ("disconnect", "wrong BeginString")]
+        if self.status == self.AWAIT_LOGON and msgtype != "A":
+            return [("disconnect", f"first message was {msgtype!r}, not Logon")]
+        # CompIDs: theirs must be our target and ours their target
+        if values.get(49, b"").decode(errors="replace") != self.cfg.target or \
+                values.get(56, b"").decode(errors="replace") != self.cfg.sender:
+            if self.status == self.AWAIT_LOGON:
+                return [("disconnect", f"Logon from unknown CompIDs {values.get(49)!r} -> {values.get(56)!r}")]
+            return [self._reject(seq, msgtype, D.Problem(D.COMPID_PROBLEM, 49, "CompID problem"), now),
+                    *self.logout(now, "CompID problem"), ("disconnect", "CompID problem")]
+        msgtype, problem = D.validate(fields, self.cfg.begin)
+        if problem is not None and (problem.ref_tag == 34 or seq == 0):
+            return [*self.logout(now, f"invalid MsgSeqNum: {problem.text}"), ("disconnect", "invalid MsgSeqNum")]
+        if msgtype == "A":
+            return self._on_logon(values, seq, problem, now)
+        if msgtype == "4" and values.get(123, b"N") != b"Y" and problem is None:
+            return self._sequence_reset(values, seq, now)  # Reset mode ignores MsgSeqNum
+        expected = self.st.next_in
+        poss_dup = values.get(43) == b"Y"
+        if seq < expected:
+            if not poss_dup:
+                text = f"MsgSeqNum too low, expecting {expected} but received {seq}"
+                return [("log", text), *self.logout(now, text), ("disconnect", text)]
+            orig = parse_fix_time(values.get(122, b""))
+            sending = parse_fix_time(values.get(52, b""))
+            if orig is None:
+                return [self._reject(seq, msgtype, D.Problem(D.REQUIRED_MISSING, 122,
+                                                              "PossDupFlag=Y without OrigSendingTime"), now)]
+            if sending is not None and orig > sending:
+                return [self._reject(seq, msgtype, D.Problem(D.SENDING_TIME, 122,
+                                                              "OrigSendingTime after SendingTime"), now),
+                        *self.logout(now, "SendingTime accuracy problem"), ("disconnect", "OrigSendingTime")]
+            return [("log", f"possible duplicate {msgtype} seq {seq} ignored (already processed)")]
+        if seq > expected:
+            out = [("log", f"gap: expected {expected}, received {seq}")]
+            if msgtype == "5":
+                return out + [("disconnect", "Logout received during a gap")]
+            if self.resend_requested_upto < seq:
+                self.resend_requested_upto = seq
+                out.append(self._send("2", [(7, expected), (16, 0)], now))
+            if msgtype == "2":  # still answer their resend request, or both sides wait forever
+                out += self._on_resend_request(values, now)
+            return out
+        # seq == expected
+        sending = parse_fix_time(values.get(52, b""))
+        tolerance = self.cfg.sending_time_tolerance_s * 1_000_000_000
+        if problem is None and not poss_dup and sending is not None and abs(sending - now) > tolerance:
+            self.st.next_in += 1
+            return [self._reject(seq, msgtype, D.Problem(D.SENDING_TIME, 52, "SendingTime accuracy problem"), now),
+                    *self.logout(now, "SendingTime accuracy problem"), ("disconnect", "SendingTime accuracy")]
+        self.st.next_in += 1
+        if problem is not None:
+            return [("log", f"rejected seq {seq}: {problem.text}"), self._reject(seq, msgtype, problem, now)]
+        return self._dispatch(msgtype, values, fields, now)
+
+    def _dispatch(self, msgtype: str, values: dict, fields: list, now: int) -> list:
+        if msgtype == "0":
+            return []
+        if msgtype == "1":
+            return [self._send("0", [(112, values[112].decode())], now)]
+        if msgtype == "2":
+            return self._on_resend_request(values, now)
+        if msgtype == "3":
+            return [("log", f"peer rejected our seq {values.get(45)}: {values.get(58, b'').decode()}")]
+        if msgtype == "4":
+            new = int(values[36])
+            if new < self.st.next_in:
+                return [self._reject(int(values[34]), "4", D.Problem(D.BAD_VALUE, 36,
+                                                                      f"NewSeqNo {new} below expected "
+                                                                      f"{self.st.next_in}"), now)]
+            self.st.next_in = new
+            return []
+        if msgtype == "5":
+            if self.status == self.LOGOUT_SENT:
+                return [("disconnect", "logout complete")]
+            self.status = self.LOGOUT_SENT
+            return [self._send("5", [], now), ("disconnect", "logout by peer")]
+        if msgtype == "A":
+            return [self._reject(int(values[34]), "A", D.Problem(D.BAD_VALUE, 35, "Logon on an active session"),
+                                 now)]
+        return [("app", msgtype, fields)]
+
+    def _sequence_reset(self, values: dict, seq: int, now: int) -> list:
+        new = int(values[36])
+        if new < self.st.next_in:
+            return [self._reject(seq, "4", D.Problem(D.BAD_VALUE, 36, f"NewSeqNo {new} below expected "
+                                                                      f"{self.st.next_in}"), now)]
+        self.st.next_in = new
+        return [("log", f"SequenceReset-Reset: next incoming seq {new}")]
+
+    def _on_logon(self, values: dict, seq: int, problem, now: int) -> list:
+        if self.status == self.ACTIVE:
+            return self._dispatch("A", values, [], now)
+        if problem is not None:
+            return [("log", f"bad Logon: {problem.text}"), *self.logout_now(now, problem.text)]
+        hb = int(values[108])
+        if hb <= 0 and not self.cfg.initiator:
+            return self.logout_now(now, f"HeartBtInt must be positive, not {hb}")
+        if not self.cfg.initiator and self.cfg.begin == D.FIX44 and self.cfg.username:
+            if values.get(553, b"").decode() != self.cfg.username or values.get(554, b"").decode() != \
+                    self.cfg.password:
+                return [("log", "Logon with wrong Username/Password"),
+                        *self.logout_now(now, "invalid username or password")]
+        reset = values.get(141) == b"Y"
+        out = []
+        if reset:
+            if not self.cfg.initiator:
+                self.st = SessionState()
+            self.st.next_in = 1
+        if not self.cfg.initiator:
+            self.heartbeat_ns = hb * 1_000_000_000
+            body = [(98, "0"), (108, hb)] + ([(141, "Y")] if reset else [])
+            out.append(self._send("A", body, now))
+        self.status = self.ACTIVE
+        if seq > self.st.next_in:
+            out.append(("log", f"Logon seq {seq} above expected {self.st.next_in}: requesting resend"))
+            self.resend_requested_upto = seq
+            out.append(self._send("2", [(7, self.st.next_in), (16, 0)], now))
+        elif seq < self.st.next_in and not reset:
+            text = f"MsgSeqNum too low, expecting {self.st.next_in} but received {seq}"
+            return out + [*self.logout(now, text), ("disconnect", text)]
+        else:
+            self.st.next_in = seq + 1
+        out.append(("log", f"logged on ({self.cfg.begin}, HeartBtInt {hb})"))
+        return out
+
+    def logout_now(self, now: int, text: str) -> list:
+        """Refuse a logon: a Logout with the reason, then disconnect (FIX: do not wait for a reply)."""
+        raw = self._encode("5", [(58, text)], now)
+        self.st.next_out += 1
+        return [("send", raw), ("disconnect", text)]
+
+    def _on_resend_request(self, values: dict, now: int) -> list:
+        begin = int(values[7])
+        end = int(values[16])
+        last = self.st.next_out - 1
+        if end == 0 or end > last:
+            end = last
+        out = [("log", f"resending {begin}..{end}")]
+        gap_start = None
+        for s in range(begin, end + 1):
+            stored = self.st.sent.get(s)
+            if stored is None:  # admin message (or not ours to resend): gap-fill it
+                if gap_start is None:
+                    gap_start = s
+                continue
+            if gap_start is not None:
+                out.append(self._gap_fill(gap_start, s, now))
+                gap_start = None
+            msgtype, body, orig_time = stored
+            out.append(("send", self._encode(msgtype, body, now, seq=s, poss_dup=True, orig_time=orig_time)))
+        if gap_start is not None:
+            out.append(self._gap_fill(gap_start, end + 1, now))
+        self.last_out = now
+        return out
+
+    def _gap_fill(self, seq: int, new_seq: int, now: int) -> tuple:
+        return ("send", self._encode("4", [(123, "Y"), (36, new_seq)], now, seq=seq, poss_dup=True,
+                                     orig_time=fix_time(now)))
