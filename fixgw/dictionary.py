@@ -75,12 +75,14 @@ FIELDS: dict[int, tuple[str, str, tuple | None]] = {
     379: ("BusinessRejectRefID", "STRING", None), 380: ("BusinessRejectReason", "INT", None),
     434: ("CxlRejResponseTo", "CHAR", ("1", "2")), 447: ("PartyIDSource", "CHAR", None),
     448: ("PartyID", "STRING", None), 452: ("PartyRole", "INT", None), 453: ("NoPartyIDs", "NUMINGROUP", None),
+    320: ("SecurityReqID", "STRING", None), 322: ("SecurityResponseID", "STRING", None),
+    323: ("SecurityResponseType", "INT", None), 393: ("TotalNumSecurities", "INT", None),
     553: ("Username", "STRING", None), 554: ("Password", "STRING", None),
     847: ("TargetStrategy", "INT", ("1", "2", "1000", "1001")), 849: ("ParticipationRate", "PERCENTAGE", None),
     5700: ("LocateBroker", "STRING", None), 9001: ("AlgoEndTime", "UTCTIMESTAMP", None),
 }
 # fields that exist only in one version
-VERSION_ONLY = {20: FIX42, 453: FIX44, 447: FIX44, 448: FIX44, 452: FIX44, 553: FIX44, 554: FIX44}
+VERSION_ONLY = {20: FIX42, 393: FIX42, 453: FIX44, 447: FIX44, 448: FIX44, 452: FIX44, 553: FIX44, 554: FIX44}
 
 HEADER = (8, 9, 35, 49, 56, 34, 52, 43, 97, 122, 115, 128, 50, 57)
 HEADER_REQUIRED = (8, 9, 35, 49, 56, 34, 52)
@@ -108,9 +110,10 @@ MESSAGES: dict[str, tuple[str, tuple, tuple]] = {
           (37, 17, 20, 150, 39, 55, 54, 151, 14, 6, 11, 41, 38, 40, 44, 59, 31, 32, 30, 103, 58, 60, 1, 847, 849)),
     "9": ("OrderCancelReject", (37, 11, 41, 39, 434), (37, 11, 41, 39, 434, 102, 58)),
     "j": ("BusinessMessageReject", (372, 380), (45, 372, 379, 380, 58)),
+    "d": ("SecurityDefinition", (320, 322), (320, 322, 323, 393, 55, 58)),
 }
 # valid FIX message types that we do not support: BusinessMessageReject 380=3, not a session reject
-KNOWN_UNSUPPORTED = set("6 7 B C E J K L M N P Q R S T U V W X Y Z a b c d e f g h i k l m n o p q r s t u v w x y z"
+KNOWN_UNSUPPORTED = set("6 7 B C E J K L M N P Q R S T U V W X Y Z a b c e f g h i k l m n o p q r s t u v w x y z"
                         .split()) | {"AA", "AB", "AC", "AD", "AE", "AF", "AG", "AH", "AI", "AJ", "AK", "AL", "AM",
                                      "AN", "AO", "AP", "AQ", "AR", "AS", "AT", "AU", "AV", "AW", "AX", "AY", "AZ",
                                      "BA", "BB", "BC", "BD", "BE", "BF", "BG", "BH"}
@@ -132,6 +135,8 @@ def required_for(msgtype: str, begin: str) -> tuple:
         req = req + (20,)
     if begin == FIX44 and msgtype in ("D", "G"):
         req = tuple(t for t in req if t != 21)  # HandlInst is optional in 4.4
+    if msgtype == "d":
+        req = req + ((393,) if begin == FIX42 else (323,))
     return req
 
 

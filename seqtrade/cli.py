@@ -53,6 +53,11 @@ def cmd_app_run(a) -> int:
     return run_process(app, a.name, app_cfg.password, cfg.host, cfg.port)
 
 
+def cmd_fix_echo(a) -> int:
+    from fixgw import echo
+    return echo.run(a.port, a.sender, a.target, a.begin, a.heartbeat, a.host)
+
+
 def cmd_demo(a) -> int:
     from . import demo
     return demo.run(a.dir, a.pings)
@@ -86,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", required=True)
     r.add_argument("--class", dest="cls", help="package.module:Class (default: the config's class)")
     r.set_defaults(fn=cmd_app_run)
+
+    fe = sub.add_parser("fix-echo", help="FIX acceptor with an echo application, for session conformance testing")
+    fe.add_argument("--port", type=int, required=True)
+    fe.add_argument("--sender", required=True, help="our SenderCompID")
+    fe.add_argument("--target", required=True, help="the counterparty's CompID")
+    fe.add_argument("--begin", choices=("FIX.4.2", "FIX.4.4"), required=True)
+    fe.add_argument("--heartbeat", type=int, default=30, help="HeartBtInt we expect (seconds)")
+    fe.add_argument("--host", default="127.0.0.1")
+    fe.set_defaults(fn=cmd_fix_echo)
 
     dm = sub.add_parser("demo", help="run the demo end to end")
     dm.add_argument("--dir", default="demo-data")
