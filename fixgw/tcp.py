@@ -3,10 +3,11 @@ place that reads the clock (every call into the session passes the time)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import sys
 import time
+
+from sequencer.net import no_delay
 
 from .session import Session, SessionConfig, SessionState
 
@@ -28,9 +29,7 @@ class FixConnection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(transport)
         self.perform(self.session.on_connect(time.time_ns()))
         self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
 

@@ -6,9 +6,9 @@ sends everything buffered as one SUBMIT frame.
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from . import messages, protocol, record
+from .net import no_delay
 from .protocol import ProtocolError
 
 SUBMIT_FLUSH_BYTES = 1024 * 1024
@@ -34,7 +34,7 @@ class SequencerConnection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(transport)
 
     def data_received(self, data):
         try:

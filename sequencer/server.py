@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import sys
 import time
 from zoneinfo import ZoneInfo
@@ -25,6 +24,7 @@ from . import messages, protocol, record
 from .config import SequencerConfig
 from .core import SequencerCore, SubmitError
 from .log import LogWriter, log_path
+from .net import no_delay
 from .protocol import ProtocolError
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -76,9 +76,7 @@ class Conn(asyncio.Protocol):
     # -- asyncio callbacks ------------------------------------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(transport)
         transport.set_write_buffer_limits(high=4 * 1024 * 1024)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
