@@ -120,7 +120,8 @@ def _summary(path: str, pings: int, elapsed: float, logs: str) -> int:
     _say(f"  pings sent {len(ping_seq)}, answered {len(answered)}; duplicates {dup}, unanswered {missing}")
     if lat_us:
         _say(f"  ping -> pong in sequenced time: p50 {lat_us[len(lat_us) // 2]:.0f} us, "
-             f"p99 {lat_us[int(len(lat_us) * 0.99)]:.0f} us (a round trip through two processes and two fsyncs)")
+             f"p99 {lat_us[int(len(lat_us) * 0.99)]:.0f} us, max {lat_us[-1]:.0f} us (a round trip through two "
+             f"processes and two fsyncs; the tail is the pings that waited while pong was restarting)")
     _say(f"  wall time {elapsed:.1f}s; process logs in {logs}")
     _say(f"  look at it:  seqtrade log dump {path} --type Pong --from {max(1, res.last_seq - 20)}")
     _say("RESULT: " + ("OK: every ping answered exactly once, in order, across a kill -9 and restart" if ok
