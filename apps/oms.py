@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from oms.manager import OrderManager
-from sequencer.messages import TAG_OF_CLASS
+from sequencer.messages import TAG_OF_CLASS, DayStart, EndOfDay
 from sequencer.record import Record
 
 from .runtime import App
+
+
+_DAY_START = TAG_OF_CLASS[DayStart]
 
 
 class OmsApp(App):
@@ -20,8 +23,14 @@ class OmsApp(App):
     def on_message(self, rec: Record) -> None:
         if rec.type in self._wanted:
             self._emit(self.om.handle(rec.msg, rec.ts, rec.seq))
+        elif rec.type == _DAY_START and rec.msg.close_ns:
+            self.timers.schedule(rec.msg.close_ns, ("eod",))  # the close, on sequenced time
 
     def on_timer(self, token) -> None:
+        if token == ("eod",):
+            # a timer has no record of its own: pass the last input's seq (end of day creates no order ids)
+            self._emit(self.om.handle(EndOfDay("market close"), self.now, self.om.seq))
+            return
         self._emit(self.om.on_timer(token, self.now))
 
     def _emit(self, outs) -> None:

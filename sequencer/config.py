@@ -7,6 +7,7 @@
     clock_interval_ms = 100   (a Clock record when nothing was sequenced for this long)
     clock_speed = 1.0         (sequenced time runs this many times faster than real time: compressed days)
     clock_start = "09:30:00"  (optional: sequenced time starts at this time of the trading day, New York time)
+    market_open = "09:30:00"  market_close = "16:00:00"   (New York time; on the DayStart record for the apps)
     max_subscriber_lag_bytes = 67108864   (a live subscriber further behind is cut off; it catches up from the log)
     validate_payloads = true
 
@@ -47,6 +48,8 @@ class SequencerConfig:
     clock_interval_ms: int = 100
     clock_speed: float = 1.0
     clock_start: str = ""
+    market_open: str = "09:30:00"
+    market_close: str = "16:00:00"
     max_subscriber_lag_bytes: int = 64 * 1024 * 1024
     validate_payloads: bool = True
     apps: dict = field(default_factory=dict)  # name -> AppConfig
@@ -55,6 +58,7 @@ class SequencerConfig:
 
 _SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsync": str,
              "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
+             "market_open": str, "market_close": str,
              "max_subscriber_lag_bytes": int, "validate_payloads": bool}
 _APP_KEYS = {"password": str, "class": str, "params": dict}
 
@@ -124,9 +128,10 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
     if cfg.trading_day and not re.fullmatch(r"\d{8}", cfg.trading_day):
         raise ConfigError(path, find_line(text, "sequencer", "trading_day"),
                           f"trading_day must be YYYYMMDD, not {cfg.trading_day!r}")
-    if cfg.clock_start and not re.fullmatch(r"\d\d:\d\d(:\d\d)?", cfg.clock_start):
-        raise ConfigError(path, find_line(text, "sequencer", "clock_start"),
-                          f"clock_start must be HH:MM[:SS], not {cfg.clock_start!r}")
+    for k in ("clock_start", "market_open", "market_close"):
+        v = getattr(cfg, k)
+        if v and not re.fullmatch(r"\d\d:\d\d(:\d\d)?", v):
+            raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be HH:MM[:SS], not {v!r}")
     for k in ("clock_interval_ms", "port", "max_subscriber_lag_bytes"):
         if getattr(cfg, k) <= 0:
             raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be positive")

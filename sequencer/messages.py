@@ -44,9 +44,12 @@ class ClockSample(Msg, tag=2):
 
 
 class DayStart(Msg, tag=3):
-    """First record of every day's log: which day and which schema wrote it."""
+    """First record of every day's log: which day and which schema wrote it, and the day's market open and close
+    (UTC ns, 0 = not set), so apps can schedule by them without reading time zones themselves."""
     trading_day: str  # YYYYMMDD
     schema_version: int = SCHEMA_VERSION
+    open_ns: int = 0
+    close_ns: int = 0
 
 
 # --- client orders, from the client gateway (100..109) ------------------------------------------------------------

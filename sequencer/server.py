@@ -130,7 +130,10 @@ class SequencerServer:
         self.log = LogWriter(self.path, self.trading_day, cfg.fsync, cfg.fsync_interval_ms, notice=self.notice)
         self.core = SequencerCore(self.log, cfg.validate_payloads)
         if self.log.last_seq == 0:
-            self.core.emit(messages.DayStart(self.trading_day), self.clock.now())
+            self.core.emit(messages.DayStart(
+                self.trading_day, open_ns=day_time_ns(self.trading_day, cfg.market_open) if cfg.market_open else 0,
+                close_ns=day_time_ns(self.trading_day, cfg.market_close) if cfg.market_close else 0),
+                self.clock.now())
             self.core.commit()
         self._read_fd = os.open(self.path, os.O_RDONLY)
         self.apps: dict[str, Conn] = {}

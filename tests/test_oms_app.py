@@ -70,3 +70,19 @@ def test_restarted_oms_regenerates_identical_outputs(tmp_path):
     a, _ = run(tmp_path / "a")
     b, _ = run(tmp_path / "b", restart_at=12)
     assert open(a, "rb").read() == open(b, "rb").read()
+
+
+def test_open_orders_are_cancelled_back_at_the_close_on_sequenced_time(tmp_path):
+    close = T0 + 60 * 1_000 * MS
+    c = MemoryCluster(str(tmp_path), start_ns=T0, close_ns=close)
+    c.add(OmsApp())
+    c.inject("refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
+    c.inject("clientgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))
+    c.run()
+    c.advance(close - 1)
+    ers = lambda: [r.msg for r in L.read_all(c.path) if r.type == M.TAG_OF_CLASS[M.ExecReport]]  # noqa: E731
+    assert [e.exec_type for e in ers()] == ["0"]                 # still working one ns before the close
+    c.advance(close)
+    c.close()
+    last = ers()[-1]
+    assert (last.exec_type, last.ord_status, last.text) == ("4", "4", "market close")
