@@ -224,7 +224,7 @@ class OrderManager:
         any_open = False
         for cid in p.children:
             c = self.children[cid]
-            if c.is_open:
+            if c.working:
                 any_open = True
                 if not c.cancel_requested and not c.unknown:
                     c.cancel_requested = True
@@ -233,7 +233,7 @@ class OrderManager:
 
     def _maybe_complete(self, p: Parent):
         if (p.pending is not None or p.ending) and not p.done and not any(
-                self.children[c].is_open for c in p.children):
+                self.children[c].working for c in p.children):
             self._complete(p)
 
     # -- child requests from the algo -------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class OrderManager:
         c = self.children.get(m.child_id)
         if c is None:
             self._refuse(m, "", "cancel", "UNKNOWN_CHILD", f"unknown child {m.child_id}")
-        elif not c.is_open:
+        elif not c.working:
             self._refuse(m, c.parent_id, "cancel", "CHILD_CLOSED", f"child {c.child_id} is already "
                                                                    f"{_status_name(c.status)}")
         elif not c.cancel_requested:
@@ -302,7 +302,7 @@ class OrderManager:
         why = None
         if c is None:
             why = ("UNKNOWN_CHILD", f"unknown child {m.child_id}")
-        elif not c.is_open or c.cancel_requested or c.replace_to or c.unknown:
+        elif not c.working or c.cancel_requested or c.replace_to or c.unknown:
             why = ("CHILD_NOT_WORKING", f"child {c.child_id} cannot be replaced now")
         elif p.pending is not None or p.ending or p.done:
             why = ("PARENT_NOT_WORKING", f"parent {p.order_id} is not working")
@@ -345,7 +345,7 @@ class OrderManager:
                                         c.parent_id, c.child_id))
         if c.cum_qty >= c.qty and not c.replace_to:
             c.status = S.FILLED
-        elif c.is_open:
+        elif c.working:
             c.status = S.PARTIAL
         p = self.parents[c.parent_id]
         # A late fill (after a cancel request, or even after the parent ended) is real: always applied.
@@ -370,12 +370,12 @@ class OrderManager:
                                                 "1" if pend.kind == "cancel" else "2", CXL_TOO_LATE,
                                                 "order filled before the request took effect"))
             self._cancel_children(p, "parent filled")  # a child never outlives its parent
-        elif not c.is_open:
+        elif not c.working:
             self._maybe_complete(p)
 
     def _child_closed(self, m, status: str):
         c = self._child_of(m)
-        if c is None or not c.is_open:
+        if c is None or not c.working:
             return
         c.status = status
         c.replace_to = None
@@ -393,7 +393,7 @@ class OrderManager:
             return
         c.qty, c.px, c.replace_to = m.qty, m.px, None
         c.status = S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW)
-        if not c.is_open:
+        if not c.working:
             self._maybe_complete(self.parents[c.parent_id])
 
     def _venue_cancel_reject(self, m: M.VenueCancelReject):
@@ -402,14 +402,14 @@ class OrderManager:
             return
         c.cancel_requested = False
         c.replace_to = None  # a rejected replace also comes back as a cancel reject
-        if c.is_open and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
+        if c.working and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
             self._out.append(M.OmsAlert("CHILD_CANCEL_REJECTED", f"venue refused to cancel child {c.child_id} "
                                                                  f"({m.text}); its parent is waiting for it",
                                         c.parent_id, c.child_id))
 
     def _venue_session(self, m: M.VenueSession):
         for c in self.children.values():
-            if c.is_open and c.venue == m.venue and (c.session == m.session or not m.session):
+            if c.working and c.venue == m.venue and (c.session == m.session or not m.session):
                 if not m.up:
                     c.unknown = True
                 elif c.unknown:

@@ -84,13 +84,13 @@ class Child:
     fills: dict = field(default_factory=dict)  # exec_id -> qty: a venue's resent fill is not applied twice
 
     @property
-    def is_open(self) -> bool:
+    def working(self) -> bool:
         return self.status not in TERMINAL
 
     @property
     def open_qty(self) -> int:
         """Quantity that may still fill: while a replace is pending, the larger of old and new."""
-        if not self.is_open:
+        if not self.working:
             return 0
         qty = max(self.qty, self.replace_to[0]) if self.replace_to else self.qty
         return max(qty - self.cum_qty, 0)

@@ -33,7 +33,7 @@ class OmsMachine(RuleBasedStateMachine):
         return list(self.h.om.parents.values())
 
     def _open_children(self):
-        return [c for c in self.h.om.children.values() if c.is_open]
+        return [c for c in self.h.om.children.values() if c.working]
 
     # -- client -----------------------------------------------------------------------------------------------
     @rule(qty=st.integers(1, 30).map(lambda x: x * 100), side=st.sampled_from(["1", "2"]), px=PRICES)
@@ -131,7 +131,7 @@ class OmsMachine(RuleBasedStateMachine):
             assert sum(k.open_qty for k in kids) <= max(p.leaves, 0) or p.done, (p, kids)
             if p.ord_type == "2":
                 for k in kids:
-                    if k.is_open:
+                    if k.working:
                         assert k.px <= p.px if p.side == "1" else k.px >= p.px, (p, k)
         for c in om.children.values():
             assert c.cum_qty == self.venue_cum.get(c.child_id, 0)  # every fill applied exactly once
@@ -157,7 +157,7 @@ class OmsMachine(RuleBasedStateMachine):
         om = self.h.om
         for p in om.parents.values():
             if p.status in ("4", "C"):
-                assert not any(om.children[c].is_open for c in p.children), p
+                assert not any(om.children[c].working for c in p.children), p
 
 
 OmsMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
