@@ -31,6 +31,7 @@ sys.path.insert(0, ROOT)
 
 from sequencer import messages as M, protocol, record  # noqa: E402
 from seqtrade import procs  # noqa: E402
+from bench.sequencer_core import fdatasync_us  # noqa: E402
 
 BLOB = M.tag_of(M.Blob(0, b""))
 PAD = b"x" * 49  # Blob(t_ns, PAD) encodes to 64 bytes
@@ -283,6 +284,8 @@ def main():
           f"{a.n} msgs of 64-byte payload, batches of {BATCH}, fsync={a.fsync}, "
           f"payload validation {'off' if a.no_validate else 'on'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="seqbench-") as tmp:
+        print(f"this disk right now: fdatasync of an 8 KiB append averages {fdatasync_us(tmp):.0f} us "
+              f"(it varies over time on this shared host; fsync per batch pays it on every batch)", flush=True)
         tput, lats = bench_seqtrade(a.n, a.rate, a.seconds, a.fsync, not a.no_validate, tmp)
         print(f"seqtrade: {tput:,.0f} msgs/s delivered; latency at {a.rate}/s over {len(lats)} msgs: "
               f"p50 {pct(lats, .5):.0f} us, p99 {pct(lats, .99):.0f} us, p99.9 {pct(lats, .999):.0f} us", flush=True)

@@ -73,9 +73,6 @@ class SequencerConnection(asyncio.Protocol):
             self._flush_pending = True
             asyncio.get_running_loop().call_soon(self.flush)
 
-    def submit_msg(self, source_seq: int, msg: messages.Msg) -> None:
-        self.submit(source_seq, messages.tag_of(msg), messages.encode(msg))
-
     def flush(self):
         self._flush_pending = False
         if self._out and not self.closed:

@@ -40,16 +40,14 @@ class SeqClock:
 
     def __init__(self, speed: float = 1.0, start_ns: int | None = None):
         self.speed = speed
-        self.start_ns = start_ns
+        self.real = start_ns is None and speed == 1.0
+        self.start_ns = time.time_ns() if start_ns is None else start_ns
         self._mono0 = time.monotonic_ns()
 
     def now(self) -> int:
-        if self.start_ns is None and self.speed == 1.0:
+        if self.real:
             return time.time_ns()
-        base = self.start_ns if self.start_ns is not None else time.time_ns()
-        if self.start_ns is None:
-            self.start_ns = base
-        return base + int((time.monotonic_ns() - self._mono0) * self.speed)
+        return self.start_ns + int((time.monotonic_ns() - self._mono0) * self.speed)
 
 
 def day_time_ns(trading_day: str, hhmmss: str) -> int:
