@@ -16,7 +16,7 @@ from .runtime import App, AppRunner
 
 class MemoryCluster:
     def __init__(self, data_dir: str, trading_day: str = "20260102", start_ns: int = 0, validate: bool = True,
-                 close_ns: int = 0):
+                 close_ns: int = 0, open_ns: int = 0):
         self.path = log_path(data_dir, trading_day)
         self.log = LogWriter(self.path, trading_day, fsync="never", notice=lambda m: None)
         self.core = SequencerCore(self.log, validate)
@@ -25,7 +25,7 @@ class MemoryCluster:
         self._queue: list[tuple[str, int, int, bytes]] = []
         self._input_seq: dict[str, int] = {}
         if self.log.last_seq == 0:
-            self.core.emit(messages.DayStart(trading_day, close_ns=close_ns), self.now)
+            self.core.emit(messages.DayStart(trading_day, open_ns=open_ns, close_ns=close_ns), self.now)
         self.delivered = 0
 
     def add(self, app: App, name: str | None = None) -> AppRunner:

@@ -316,6 +316,19 @@ class OrderManager:
         c.replace_to = (m.qty, m.px)
         self._out.append(M.ChildReplace(c.child_id, c.venue, m.qty, m.px))
 
+    # -- from the algo container -----------------------------------------------------------------------------
+    def _algo_pause(self, m: M.AlgoPause):
+        p = self.parents.get(m.parent_id)
+        if p is None or p.done:
+            return
+        # FIX has no "paused" status: an unsolicited Restated report with the reason tells the client, status kept
+        self._report(p, S.ET_RESTATED, text=f"algo paused ({m.code}): {m.text}")
+
+    def _algo_end(self, m: M.AlgoEnd):
+        p = self.parents.get(m.parent_id)
+        if p is not None and not p.done and p.pending is None:
+            self._end(p, "algo_end", m.text)
+
     # -- what the venues said ---------------------------------------------------------------------------------
     def _child_of(self, m) -> Child | None:
         c = self.children.get(m.child_id)
@@ -402,6 +415,10 @@ class OrderManager:
             return
         c.cancel_requested = False
         c.replace_to = None  # a rejected replace also comes back as a cancel reject
+        if c.working and c.cum_qty >= c.qty:  # it filled while the replace was pending: now it is done
+            c.status = S.FILLED
+            self._maybe_complete(self.parents[c.parent_id])
+            return
         if c.working and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
             self._out.append(M.OmsAlert("CHILD_CANCEL_REJECTED", f"venue refused to cancel child {c.child_id} "
                                                                  f"({m.text}); its parent is waiting for it",
@@ -445,6 +462,7 @@ class OrderManager:
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,
         M.VenueCancelReject: _venue_cancel_reject, M.VenueSession: _venue_session,
+        M.AlgoPause: _algo_pause, M.AlgoEnd: _algo_end,
     }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 NEW, PARTIAL, FILLED, DONE_FOR_DAY, CANCELED = "0", "1", "2", "3", "4"
 PENDING_CANCEL, REJECTED, PENDING_NEW, EXPIRED, PENDING_REPLACE = "6", "8", "A", "C", "E"
 # FIX 4.4 ExecType (150) values that are not also OrdStatus values
-ET_REPLACED, ET_TRADE, ET_STATUS = "5", "F", "I"
+ET_REPLACED, ET_TRADE, ET_STATUS, ET_RESTATED = "5", "F", "I", "D"
 
 TERMINAL = (FILLED, DONE_FOR_DAY, CANCELED, REJECTED, EXPIRED)
 

@@ -3,6 +3,31 @@ from __future__ import annotations
 
 STRATEGIES = ("LIMIT", "VWAP", "TWAP", "POV")
 
+# Further strategy parameters (NewOrder.params, from documented custom FIX tags): name -> (strategies, low, high, default)
+PARAMS = {
+    "interval_s": (("VWAP", "TWAP", "POV"), 1, 3600, 30),   # how often the schedule is re-checked / TWAP slice length
+    "tol_bp": (("VWAP", "TWAP"), 0, 5000, 200),             # behind/ahead tolerance, bp of the order quantity
+    "min_bp": (("POV",), 1, 5000, 0),                       # POV lower band (default 80% of the rate)
+    "max_bp": (("POV",), 1, 5000, 0),                       # POV upper band (default the rate itself)
+}
+
+
+def parse_params(strategy: str, params: dict) -> dict[str, int]:
+    """The strategy's parameters with defaults filled in; ValueError naming the parameter if one is wrong."""
+    out = {}
+    for name, (strats, lo, hi, default) in PARAMS.items():
+        if strategy in strats:
+            out[name] = default
+    for name in sorted(params):
+        spec = PARAMS.get(name)
+        if spec is None or strategy not in spec[0]:
+            raise ValueError(f"parameter {name!r} does not apply to {strategy}")
+        text = params[name]
+        if not text.isdigit() or not spec[1] <= int(text) <= spec[2]:
+            raise ValueError(f"parameter {name}={text!r} must be a whole number from {spec[1]} to {spec[2]}")
+        out[name] = int(text)
+    return out
+
 
 def check_params(o, now: int) -> str | None:
     """``None`` if the NewOrder's strategy parameters make sense, else the reason."""
@@ -21,4 +46,10 @@ def check_params(o, now: int) -> str | None:
         return f"ParticipationRate is only for POV, not {o.strategy}"
     if o.strategy in ("VWAP", "TWAP", "POV") and o.tif not in ("0",):
         return f"{o.strategy} orders must be DAY orders (TimeInForce 0)"
+    try:
+        p = parse_params(o.strategy, o.params)
+    except ValueError as e:
+        return str(e)
+    if o.strategy == "POV" and not (p["min_bp"] or 0) <= o.participation_bp <= (p["max_bp"] or 5000):
+        return "POV needs min_bp <= ParticipationRate <= max_bp"
     return None

@@ -252,6 +252,19 @@ class OmsAlert(Msg, tag=220):
     child_id: str = ""
 
 
+class AlgoPause(Msg, tag=221):
+    """The algo container stopped working a parent (a strategy broke a rule or raised): the OMS tells the client."""
+    parent_id: str
+    code: str
+    text: str
+
+
+class AlgoEnd(Msg, tag=222):
+    """A parent's algo reached its end time with quantity left: the OMS cancels the rest back to the client."""
+    parent_id: str
+    text: str
+
+
 # --- reference and market data (250..269) -------------------------------------------------------------------------
 
 class Security(Msg, tag=250):
@@ -265,6 +278,45 @@ class Security(Msg, tag=250):
     volatility_bp: int = 0
     restricted: bool = False
     halted: bool = False
+
+
+class Venue(Msg, tag=251):
+    """A venue from the day's reference data. Fees are per share (negative = rebate)."""
+    venue: str
+    cat_id: str                      # the CAT exchange id of the venue
+    mic: str
+    sessions: list[str]              # the FIX sessions that reach it (destination selection)
+    make_fee_px: int = 0
+    take_fee_px: int = 0
+    fix_host: str = ""
+    fix_port: int = 0
+    md_port: int = 0
+
+
+class VolumeCurve(Msg, tag=252):
+    """Share of the day's volume per intraday bin, in basis points of the whole day (bins plus the closing
+    auction sum to 10,000). ``curve`` is a symbol, or "*" for the default curve."""
+    curve: str
+    open_s: int                      # the first bin's start, seconds after midnight New York time
+    bin_s: int
+    weights_bp: list[int]
+    close_auction_bp: int = 0
+
+
+class RefTable(Msg, tag=253):
+    """Any other reference data table, typed (see refdata/tables.py), so a new table needs no code."""
+    name: str
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Union[int, bool, str]]]
+
+
+class RefDataReady(Msg, tag=254):
+    """Last record of the start-of-day load: what was published and the SHA-256 of the files it came from."""
+    content_hash: str
+    files: list[str]
+    securities: int
+    venues: int
 
 
 class Quote(Msg, tag=260):
@@ -287,6 +339,13 @@ class Trade(Msg, tag=261):
 class SymbolStatus(Msg, tag=262):
     symbol: str
     halted: bool
+
+
+class MdSubscribe(Msg, tag=263):
+    """An app asks for a symbol's market data: the market data gateway sequences quotes and trades only for symbols
+    someone asked for."""
+    symbol: str
+    subscriber: str
 
 
 # --- admin (300..319) ---------------------------------------------------------------------------------------------
@@ -341,8 +400,8 @@ ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart,
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, ExecReport, CancelReject,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
-    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, OmsAlert,
-    Security, Quote, Trade, SymbolStatus, RiskLimits, KillSwitch, EndOfDay,
+    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, OmsAlert, AlgoPause, AlgoEnd,
+    Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,
     Ping, Pong, Note, Blob)
 
 TYPES_BY_TAG: dict[int, type[Msg]] = {cls.__struct_config__.tag: cls for cls in ALL_TYPES}

@@ -1,0 +1,428 @@
+"""The algo container: one strategy instance per parent order, and the facilities and rules every strategy shares.
+
+It learns of a parent from the client's NewOrder (which carries the algo parameters) and starts working it when the
+OMS accepts it (ExecReport New). Strategies see the world through a ``Context`` (market data of any symbol, reference
+data, timers on sequenced time, their children) and act only through it: every child request passes venue and
+destination selection, then ``validate.check_child``. A strategy that raises or breaks a rule is contained: its
+parent is paused, its children cancelled, the client told (AlgoPause), and every other parent carries on.
+
+Like the OMS it is a pure state machine: ``handle(msg, now, seq)`` returns the messages to submit, and timers it
+wants are left in ``timer_requests`` for the app runtime.
+"""
+from __future__ import annotations
+
+from sequencer import messages as M
+
+from . import placement
+from .market import MarketView
+from .placement import Destinations
+from .refview import RefView
+from .rng import SplitMix64
+from .state import AlgoChild, AlgoParent
+from .validate import check_child
+
+BUY = "1"
+
+
+class StrategyViolation(Exception):
+    """A strategy asked for a child that breaks a container rule."""
+
+    def __init__(self, code: str, text: str):
+        self.code = code
+        super().__init__(text)
+
+
+class AlgoContainer:
+    def __init__(self, take_share_pct: int = 100, post_share_pct: int = 100, round_lot: int = 100):
+        from .strategies import STRATEGIES
+        self.strategies_by_name = STRATEGIES
+        self.take_share_pct = take_share_pct      # at most this much of what a venue shows, for a taking child
+        self.post_share_pct = post_share_pct      # at most this much of the NBBO's displayed size, for a resting child
+        self.round_lot = round_lot                # a resting child of one round lot is always allowed
+        self.ref = RefView()
+        self.md = MarketView()
+        self.dest = Destinations()
+        self.parents: dict[str, AlgoParent] = {}
+        self.children: dict[str, AlgoChild] = {}
+        self.strategies: dict = {}                # order_id -> strategy instance
+        self.by_symbol: dict[str, list[str]] = {}  # symbol -> order ids whose strategy watches it
+        self.new_orders: dict[tuple, tuple] = {}  # (client, cl_ord_id) -> (NewOrder, seq) until the OMS answers
+        self.subscribed: dict[str, bool] = {}
+        self.timer_requests: list = []
+        self.now = 0
+        self._out: list = []
+
+    # -- entry points -----------------------------------------------------------------------------------------
+    def handle(self, msg: M.Msg, now: int, seq: int) -> list:
+        self.now, self._out = now, []
+        fn = self._handlers.get(type(msg))
+        if fn is not None:
+            fn(self, msg, seq)
+        return self._out
+
+    def on_timer(self, token: tuple, now: int) -> list:
+        self.now, self._out = now, []
+        kind, order_id = token[0], token[1]
+        p = self.parents.get(order_id)
+        if p is None or p.done:
+            return self._out
+        if kind == "start":
+            p.started = True
+            self._call(p, "on_start")
+        elif kind == "end":
+            self._end(p)
+        elif kind == "wake" and p.active:
+            self._call(p, "on_timer", token[2])
+        return self._out
+
+    # -- reference data, market data, sessions ------------------------------------------------------------------
+    def _ref(self, m, seq):
+        self.ref.on(m)
+
+    def _quote(self, q: M.Quote, seq):
+        self.md.on_quote(q)
+        for oid in self.by_symbol.get(q.symbol, ()):
+            p = self.parents[oid]
+            if p.active:
+                self._call(p, "on_quote", q.symbol, q.venue)
+
+    def _trade(self, t: M.Trade, seq):
+        self.md.on_trade(t)
+        for oid in self.by_symbol.get(t.symbol, ()):
+            p = self.parents[oid]
+            if p.active:
+                self._call(p, "on_trade", t.symbol, t.venue, t.px, t.qty)
+
+    def _status(self, m: M.SymbolStatus, seq):
+        self.md.halted[m.symbol] = m.halted
+
+    def _session(self, m: M.VenueSession, seq):
+        self.dest.on_session(m.venue, m.session, m.up)
+
+    def _security(self, m: M.Security, seq):
+        self.ref.on(m)
+        self.md.halted[m.symbol] = m.halted
+
+    # -- parents ----------------------------------------------------------------------------------------------
+    def _new_order(self, o: M.NewOrder, seq):
+        self.new_orders[(o.client, o.cl_ord_id)] = (o, seq)
+        self.subscribe(o.symbol)
+
+    def subscribe(self, symbol: str) -> None:
+        if not self.subscribed.get(symbol):
+            self.subscribed[symbol] = True
+            self._out.append(M.MdSubscribe(symbol, "algo"))
+
+    def _exec_report(self, er: M.ExecReport, seq):
+        p = self.parents.get(er.order_id)
+        if p is None:
+            if er.exec_type == "0":
+                self._accepted(er)
+            else:
+                self.new_orders.pop((er.client, er.cl_ord_id), None)  # rejected: forget it
+            return
+        # quantities come from our own children's VenueFills (as the OMS counts them); the report, which trails
+        # them on the stream, would set them back
+        p.status = er.ord_status
+        if er.exec_type in ("6", "E"):
+            p.changing = True
+        elif er.exec_type == "5":
+            p.changing = False
+            p.qty, p.px, p.ord_type, p.cl_ord_id = er.order_qty, er.px, er.ord_type, er.cl_ord_id
+            if p.active:
+                self._call(p, "on_parent_changed")
+        if p.done:
+            self._finish(p)
+
+    def _accepted(self, er: M.ExecReport):
+        got = self.new_orders.pop((er.client, er.cl_ord_id), None)
+        if got is None:
+            return
+        o, seq = got
+        cls = self.strategies_by_name.get(o.strategy)
+        end = o.end_ns or self.ref.close_ns
+        p = AlgoParent(er.order_id, o.client, o.cl_ord_id, o.symbol, o.side, o.qty, o.ord_type, o.px, o.strategy,
+                       max(o.start_ns, self.now), end, o.participation_bp, dict(o.params), seq)
+        self.parents[p.order_id] = p
+        self.by_symbol.setdefault(p.symbol, []).append(p.order_id)
+        if cls is None:
+            self._pause(p, "NO_STRATEGY", f"no strategy {o.strategy!r} in the container")
+            return
+        try:
+            self.strategies[p.order_id] = cls(Context(self, p))
+        except (ValueError, KeyError, TypeError) as e:
+            self._pause(p, "BAD_PARAMS", f"strategy {o.strategy} refused its parameters: {e}")
+            return
+        self.timer_requests.append((p.start_ns, ("start", p.order_id)))
+        if end:
+            self.timer_requests.append((end, ("end", p.order_id)))
+
+    def _end(self, p: AlgoParent):
+        """End time: whatever is left goes back to the client (the OMS cancels the open children)."""
+        if p.leaves and not p.ending and not p.changing:
+            p.ending = True
+            self._out.append(M.AlgoEnd(p.order_id, f"{p.strategy} end time reached with {p.leaves} left"))
+
+    def _finish(self, p: AlgoParent):
+        self.strategies.pop(p.order_id, None)
+        ids = self.by_symbol.get(p.symbol, [])
+        if p.order_id in ids:
+            ids.remove(p.order_id)
+
+    def _end_of_day(self, m, seq):
+        for p in self.parents.values():
+            p.ending = True  # the OMS cancels everything back; strategies stop now
+
+    # -- children ---------------------------------------------------------------------------------------------
+    def _child_msg(self, m) -> tuple[AlgoChild | None, AlgoParent | None]:
+        c = self.children.get(m.child_id)
+        return (c, self.parents[c.parent_id]) if c else (None, None)
+
+    def _child_refused(self, m: M.ChildRefused, seq):
+        c, p = self._child_msg(m)
+        if c is None:
+            return
+        if m.request == "new":
+            c.closed = True
+            if m.code != "PARENT_NOT_WORKING":  # a request racing a client cancel is not a strategy's fault
+                self._pause(p, "OMS_REFUSED", f"the OMS refused child {c.child_id}: {m.code} {m.text}")
+        else:  # usually a request that crossed a fill or a close on the way
+            self._unblock(c, p)
+
+    def _unblock(self, c: AlgoChild, p: AlgoParent) -> None:
+        """A cancel or replace of ours will not happen: the child is as it was (and may have filled meanwhile)."""
+        c.cancel_requested, c.replace_to = False, None
+        if not c.closed and c.cum_qty >= c.qty:
+            c.closed = True
+            if p.active:
+                self._call(p, "on_child_closed", c)
+
+    def _venue_ack(self, m: M.VenueAck, seq):
+        c, p = self._child_msg(m)
+        if c is not None:
+            c.acked = True
+
+    def _venue_fill(self, m: M.VenueFill, seq):
+        c, p = self._child_msg(m)
+        if c is None:
+            return
+        c.cum_qty += m.last_qty
+        p.cum_qty += m.last_qty
+        p.cum_notional += m.last_qty * m.last_px
+        if c.cum_qty >= c.qty and not c.replace_to:
+            c.closed = True
+        if p.active:
+            self._call(p, "on_fill", c, m.last_qty, m.last_px)
+            if c.closed and p.active:
+                self._call(p, "on_child_closed", c)
+
+    def _venue_closed(self, m, seq):
+        c, p = self._child_msg(m)
+        if c is None or c.closed:
+            return
+        c.closed, c.replace_to = True, None
+        if p.active:
+            self._call(p, "on_child_closed", c)
+
+    def _venue_replaced(self, m: M.VenueReplaced, seq):
+        c, p = self._child_msg(m)
+        if c is None:
+            return
+        c.qty, c.px, c.replace_to = m.qty, m.px, None
+        if c.cum_qty >= c.qty:
+            c.closed = True
+
+    def _venue_cancel_reject(self, m: M.VenueCancelReject, seq):
+        c, p = self._child_msg(m)
+        if c is not None:
+            self._unblock(c, p)
+
+    # -- what strategies may do (through their Context) ---------------------------------------------------------
+    def open_qty(self, p: AlgoParent) -> int:
+        return sum(self.children[c].open_qty for c in p.children)
+
+    def send(self, p: AlgoParent, venue: str, qty: int, px: int, ord_type: str = "2", tif: str = "0") -> AlgoChild:
+        if not p.active:
+            raise StrategyViolation("NOT_ACTIVE", f"parent {p.order_id} is not being worked")
+        sec = self.ref.securities.get(p.symbol)
+        lot = sec.lot_size if sec else 1
+        if tif == "3" or ord_type == "1":  # it takes: measured against what this venue shows
+            top = self.md.top(p.symbol, venue)
+            shown, share, floor = (top[3] if p.side == BUY else top[1]), self.take_share_pct, lot
+        else:                              # it rests: measured against the displayed size at the NBBO
+            shown, share, floor = self.near_shown(p), self.post_share_pct, self.round_lot
+        why = check_child(side=p.side, parent_limit=p.limit, leaves=p.leaves, open_qty=self.open_qty(p), qty=qty,
+                          px=px, ord_type=ord_type, lot=lot, halted=self.md.halted.get(p.symbol, False),
+                          now=self.now, start_ns=p.start_ns, end_ns=p.end_ns, shown=shown, max_share_pct=share,
+                          restricted=bool(sec and sec.restricted), floor_qty=floor)
+        if why is None and venue not in self.ref.venues:
+            why = ("UNKNOWN_VENUE", f"no venue {venue!r} in the day's reference data")
+        session = self.dest.pick(venue) if why is None else None
+        if why is None and session is None:
+            why = ("VENUE_DOWN", f"no session to {venue} is up")
+        if why:
+            raise StrategyViolation(*why)
+        child_id = f"{p.order_id}.{len(p.children) + 1}"
+        c = AlgoChild(child_id, p.order_id, venue, session, qty, px, ord_type, tif)
+        self.children[child_id] = c
+        p.children.append(child_id)
+        self._out.append(M.ChildNewRequest(p.order_id, child_id, venue, p.symbol, p.side, qty, ord_type, px, tif,
+                                           session))
+        return c
+
+    def near_shown(self, p: AlgoParent) -> int:
+        b = self.md.best(p.symbol)
+        return b[1] if p.side == BUY else b[3]
+
+    def cancel(self, c: AlgoChild) -> None:
+        if not c.closed and not c.cancel_requested:
+            c.cancel_requested = True
+            self._out.append(M.ChildCancelRequest(c.child_id))
+
+    def replace(self, p: AlgoParent, c: AlgoChild, qty: int, px: int) -> bool:
+        """Change a resting child (``qty`` is its new total, filled included). False if it cannot be changed now."""
+        if c.closed or c.cancel_requested or c.replace_to or not c.acked:
+            return False
+        if p.limit and ((p.side == BUY and px > p.limit) or (p.side != BUY and px < p.limit)):
+            raise StrategyViolation("THROUGH_LIMIT", f"replace price {M.format_price(px)} is through the limit")
+        if self.open_qty(p) - c.open_qty + (qty - c.cum_qty) > p.leaves:
+            raise StrategyViolation("EXCEEDS_LEAVES", f"replacing {c.child_id} to {qty} would exceed leaves")
+        c.replace_to = (qty, px)
+        self._out.append(M.ChildReplaceRequest(c.child_id, qty, px))
+        return True
+
+    # -- containment ------------------------------------------------------------------------------------------
+    def _call(self, p: AlgoParent, method: str, *args) -> None:
+        s = self.strategies.get(p.order_id)
+        if s is None:
+            return
+        try:
+            getattr(s, method)(*args)
+        except StrategyViolation as e:
+            self._pause(p, e.code, f"{p.strategy} broke a rule: {e}")
+        except Exception as e:  # a strategy bug: contain it to its own parent
+            self._pause(p, "STRATEGY_ERROR", f"{p.strategy} raised {type(e).__name__}: {e}")
+
+    def _pause(self, p: AlgoParent, code: str, text: str) -> None:
+        if p.paused:
+            return
+        p.paused = code
+        self.strategies.pop(p.order_id, None)
+        for cid in p.children:
+            self.cancel(self.children[cid])
+        self._out.append(M.AlgoPause(p.order_id, code, text))
+
+    _handlers = {
+        M.DayStart: _ref, M.Venue: _ref, M.VolumeCurve: _ref, M.RefTable: _ref, M.RefDataReady: _ref,
+        M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _status,
+        M.VenueSession: _session, M.NewOrder: _new_order, M.ExecReport: _exec_report, M.EndOfDay: _end_of_day,
+        M.ChildRefused: _child_refused, M.VenueAck: _venue_ack, M.VenueFill: _venue_fill,
+        M.VenueReject: _venue_closed, M.VenueCanceled: _venue_closed, M.VenueReplaced: _venue_replaced,
+        M.VenueCancelReject: _venue_cancel_reject,
+    }
+
+
+class Context:
+    """A strategy's window onto the container: everything it may read or do, for its own parent."""
+
+    def __init__(self, box: AlgoContainer, p: AlgoParent):
+        self._box, self.parent = box, p
+        self.ref, self.md = box.ref, box.md
+        self.rng = SplitMix64(p.seed)
+
+    @property
+    def now(self) -> int:
+        return self._box.now
+
+    @property
+    def lot(self) -> int:
+        sec = self.ref.securities.get(self.parent.symbol)
+        return sec.lot_size if sec else 1
+
+    @property
+    def tick(self) -> int:
+        sec = self.ref.securities.get(self.parent.symbol)
+        return sec.tick_px if sec else 10_000
+
+    def schedule(self, at_ns: int, token) -> None:
+        self._box.timer_requests.append((at_ns, ("wake", self.parent.order_id, token)))
+
+    def subscribe(self, symbol: str) -> None:
+        """Market data for another symbol (quotes and trades for it reach ``on_quote``/``on_trade`` too)."""
+        self._box.subscribe(symbol)
+        ids = self._box.by_symbol.setdefault(symbol, [])
+        if self.parent.order_id not in ids:
+            ids.append(self.parent.order_id)
+
+    def children(self) -> list[AlgoChild]:
+        """This parent's children still open, oldest first."""
+        return [c for c in map(self._box.children.get, self.parent.children) if not c.closed]
+
+    def open_qty(self) -> int:
+        return self._box.open_qty(self.parent)
+
+    def halted(self) -> bool:
+        return self.md.halted.get(self.parent.symbol, False)
+
+    def near_far(self) -> tuple[int, int]:
+        """(near touch, far touch) of the NBBO for our side; 0 where a side is empty."""
+        b, _, a, _ = self.md.best(self.parent.symbol)
+        return (b, a) if self.parent.side == BUY else (a, b)
+
+    def within_limit(self, px: int) -> int:
+        """``px`` moved back inside the parent's limit if it is through it."""
+        lim = self.parent.limit
+        if not lim:
+            return px
+        return min(px, lim) if self.parent.side == BUY else max(px, lim)
+
+    def _lots(self, qty: int) -> int:
+        """Whole lots, except that the parent's last odd shares may go as they are."""
+        room = self.parent.leaves - self.open_qty()
+        qty = min(qty, room)
+        return qty if qty == room else qty - qty % self.lot
+
+    def take(self, qty: int, limit_px: int = 0) -> int:
+        """Take displayed liquidity (IOC children, best venues first) up to ``qty`` at prices within ``limit_px``
+        (and the parent's limit). Returns the quantity sent."""
+        p = self.parent
+        lim = self.within_limit(limit_px) if limit_px else p.limit
+        qty = self._lots(qty)
+        sent = 0
+        for venue, n, px in placement.take_venues(self.ref, self.md, self._box.dest, p.symbol, p.side, lim, qty,
+                                                  self.lot, self._box.take_share_pct):
+            n = self._lots(n)
+            if n <= 0:
+                break
+            self._box.send(p, venue, n, px, "2", "3")
+            sent += n
+        return sent
+
+    def post(self, qty: int, px: int) -> AlgoChild | None:
+        """Rest a day child at ``px`` (inside the parent's limit) on the best venue for it, sized to the displayed
+        queue; None if there is nothing to send or no venue is up."""
+        p = self.parent
+        px = self.within_limit(px)
+        venue = placement.post_venue(self.ref, self.md, self._box.dest, p.symbol, p.side, px)
+        if venue is None or px <= 0:
+            return None
+        cap = max(self._box.near_shown(p) * self._box.post_share_pct // 100, self.lot, self._box.round_lot)
+        qty = self._lots(min(qty, cap))
+        if qty <= 0:
+            return None
+        return self._box.send(p, venue, qty, px, "2", "0")
+
+    def cancel(self, c: AlgoChild) -> None:
+        self._box.cancel(c)
+
+    def replace(self, c: AlgoChild, qty: int, px: int) -> bool:
+        return self._box.replace(self.parent, c, qty, px)
+
+    def send(self, venue: str, qty: int, px: int, ord_type: str = "2", tif: str = "0") -> AlgoChild:
+        """A child exactly as asked (validated; a breach pauses the parent)."""
+        return self._box.send(self.parent, venue, qty, px, ord_type, tif)
+
+    def curve_share(self, t0_ns: int, t1_ns: int) -> tuple[int, int]:
+        """(weight of [t0, t1], weight of the order's whole interval) from the symbol's volume curve."""
+        p = self.parent
+        return (self.ref.curve_weight(p.symbol, t0_ns, t1_ns), self.ref.curve_weight(p.symbol, p.start_ns, p.end_ns))

@@ -1,0 +1,38 @@
+"""The algo container as an app on the stream: feeds ``algo.AlgoContainer`` and submits what it decides."""
+from __future__ import annotations
+
+from algo.container import AlgoContainer
+from sequencer.messages import TAG_OF_CLASS
+from sequencer.record import Record
+
+from .runtime import App
+
+
+class AlgoApp(App):
+    name = "algo"
+
+    def __init__(self, **settings):
+        super().__init__()
+        self.box = AlgoContainer(**settings)
+        self._wanted = frozenset(TAG_OF_CLASS[t] for t in AlgoContainer._handlers)
+
+    def on_message(self, rec: Record) -> None:
+        if rec.type in self._wanted:
+            self._emit(self.box.handle(rec.msg, rec.ts, rec.seq))
+
+    def on_timer(self, token) -> None:
+        self._emit(self.box.on_timer(token, self.now))
+
+    def _emit(self, outs) -> None:
+        for m in outs:
+            self.submit(m)
+        for at, token in self.box.timer_requests:
+            self.timers.schedule(at, token)
+        self.box.timer_requests.clear()
+
+    def snapshot_state(self) -> dict:
+        from dataclasses import asdict
+        return {**super().snapshot_state(),
+                "parents": [asdict(p) for p in self.box.parents.values()],
+                "children": [asdict(c) for c in self.box.children.values()],
+                "strategies": {oid: s.state() for oid, s in self.box.strategies.items()}}
