@@ -239,7 +239,15 @@ class AlgoContainer:
 
     # -- what strategies may do (through their Context) ---------------------------------------------------------
     def open_qty(self, p: AlgoParent) -> int:
-        return sum(self.children[c].open_qty for c in p.children)
+        return sum(c.open_qty for c in self.open_children(p))
+
+    def open_children(self, p: AlgoParent) -> list[AlgoChild]:
+        """The parent's open children, oldest first; closed ones are dropped from ``p.live`` as they are met."""
+        kids = [self.children[cid] for cid in p.live]
+        live = [c for c in kids if not c.closed]
+        if len(live) != len(kids):
+            p.live = [c.child_id for c in live]
+        return live
 
     def send(self, p: AlgoParent, venue: str, qty: int, px: int, ord_type: str = "2", tif: str = "0") -> AlgoChild:
         if not p.active:
@@ -266,6 +274,7 @@ class AlgoContainer:
         c = AlgoChild(child_id, p.order_id, venue, session, qty, px, ord_type, tif)
         self.children[child_id] = c
         p.children.append(child_id)
+        p.live.append(child_id)
         self._out.append(M.ChildNewRequest(p.order_id, child_id, venue, p.symbol, p.side, qty, ord_type, px, tif,
                                            session))
         return c
@@ -308,8 +317,8 @@ class AlgoContainer:
             return
         p.paused = code
         self.strategies.pop(p.order_id, None)
-        for cid in p.children:
-            self.cancel(self.children[cid])
+        for c in self.open_children(p):
+            self.cancel(c)
         self._out.append(M.AlgoPause(p.order_id, code, text))
 
     _handlers = {
@@ -340,6 +349,11 @@ class Context:
         return sec.lot_size if sec else 1
 
     @property
+    def round_lot(self) -> int:
+        """The smallest clip worth sending (unless it is all that is left)."""
+        return min(self._box.round_lot, self.parent.leaves)
+
+    @property
     def tick(self) -> int:
         sec = self.ref.securities.get(self.parent.symbol)
         return sec.tick_px if sec else 10_000
@@ -356,7 +370,7 @@ class Context:
 
     def children(self) -> list[AlgoChild]:
         """This parent's children still open, oldest first."""
-        return [c for c in map(self._box.children.get, self.parent.children) if not c.closed]
+        return self._box.open_children(self.parent)
 
     def open_qty(self) -> int:
         return self._box.open_qty(self.parent)

@@ -29,7 +29,8 @@ class AlgoParent:
     paused: str = ""           # why the container stopped working it
     ending: bool = False       # end time reached, AlgoEnd sent
     started: bool = False
-    children: list = field(default_factory=list)
+    children: list = field(default_factory=list)   # child ids, in creation order
+    live: list = field(default_factory=list)       # ids of children that may still be open (pruned lazily)
 
     @property
     def done(self) -> bool:

@@ -83,8 +83,10 @@ class SimStreetApp(App):
 
     def on_timer(self, token) -> None:
         t_s = self.open_s + (self.now - self.open_ns) / SECOND
+        # only the books someone watches are simulated: nothing on the stream can see the others
+        active = [s for s in self.subscribed if s in self.securities]
         for v in self.venues.values():
-            self._events(v, v.step(t_s, self.step_ns / SECOND))
+            self._events(v, v.step(t_s, self.step_ns / SECOND, active))
         if not self.close_ns or self.now + self.step_ns < self.close_ns:
             self.timers.schedule(self.now + self.step_ns, "step")
 

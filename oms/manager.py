@@ -221,19 +221,15 @@ class OrderManager:
 
     def _cancel_children(self, p: Parent, reason: str) -> bool:
         """Ask the venues to cancel every open child. True if any is still open (so completion must wait)."""
-        any_open = False
-        for cid in p.children:
-            c = self.children[cid]
-            if c.working:
-                any_open = True
-                if not c.cancel_requested and not c.unknown:
-                    c.cancel_requested = True
-                    self._out.append(M.ChildCancel(c.child_id, c.venue, reason))
-        return any_open
+        working = self._working(p)
+        for c in working:
+            if not c.cancel_requested and not c.unknown:
+                c.cancel_requested = True
+                self._out.append(M.ChildCancel(c.child_id, c.venue, reason))
+        return bool(working)
 
     def _maybe_complete(self, p: Parent):
-        if (p.pending is not None or p.ending) and not p.done and not any(
-                self.children[c].working for c in p.children):
+        if (p.pending is not None or p.ending) and not p.done and not self._working(p):
             self._complete(p)
 
     # -- child requests from the algo -------------------------------------------------------------------------
@@ -265,11 +261,21 @@ class OrderManager:
         c = Child(m.child_id, p.order_id, m.venue, m.session, m.symbol, m.side, m.qty, m.ord_type, m.px, m.tif)
         self.children[c.child_id] = c
         p.children.append(c.child_id)
+        p.live.append(c.child_id)
         self._out.append(M.ChildOrder(c.child_id, p.order_id, c.venue, c.symbol, c.side, c.qty, c.ord_type, c.px,
                                       c.tif, c.session))
 
+    def _working(self, p: Parent) -> list[Child]:
+        """The parent's children still working, oldest first. Closed ones are dropped from ``p.live`` as they are
+        met, so a parent with thousands of children costs only its open ones."""
+        kids = [self.children[cid] for cid in p.live]
+        working = [c for c in kids if c.working]
+        if len(working) != len(kids):
+            p.live = [c.child_id for c in working]
+        return working
+
     def _leaves_check(self, p: Parent, add_qty: int, minus_child_open: int):
-        open_qty = sum(self.children[c].open_qty for c in p.children) - minus_child_open
+        open_qty = sum(c.open_qty for c in self._working(p)) - minus_child_open
         if open_qty + add_qty > p.leaves:
             return ("EXCEEDS_LEAVES", f"open child quantity would be {open_qty + add_qty}, above the parent's leaves "
                                       f"{p.leaves}")

@@ -45,6 +45,7 @@ class Parent:
     ending_text: str = ""
     exposure: int = 0         # its current contribution to credit usage
     children: list = field(default_factory=list)   # child ids, in creation order
+    live: list = field(default_factory=list)       # ids of children that may still be working (pruned lazily)
 
     @property
     def done(self) -> bool:

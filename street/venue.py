@@ -3,7 +3,7 @@ seeded agents, and a top-of-book/trade feed. Pure and single-threaded: the FIX a
 in-process cluster (``apps/street_sim.py``) both drive it, so a seed makes a run repeatable.
 
 Background liquidity, per symbol, every ``step``:
-* a fair price follows a random walk with the symbol's daily volatility;
+* a fair price follows a random walk with the symbol's daily volatility (the same path at every venue of a seed);
 * market makers keep ``DEPTH_LEVELS`` price levels on each side around it (re-quoting when it moves);
 * marketable flow arrives as a Poisson process whose rate follows the intraday volume curve, so the venue's printed
   volume through the day has the curve's U shape (each venue gets ``1 / n_venues`` of the symbol's ADV).
@@ -49,7 +49,10 @@ class VenueSim:
         """``curve(t_s)`` gives the share of the day's volume per second at ``t_s`` seconds after midnight New York
         time (0 outside the session); ``None`` means flat over the session."""
         self.venue = venue
-        self.rng = random.Random(seed * 1_000_003 + zlib.crc32(venue.encode()))  # each venue its own stream
+        self.rng = random.Random(seed * 1_000_003 + zlib.crc32(venue.encode()))  # each venue its own flow
+        # ...but one fair price path per symbol for every venue with the same seed (arbitrage keeps real venues
+        # together): a draw per step, so venues stepping on the same clock see the same prices
+        self.fair_rng = {s.symbol: random.Random(seed * 1_000_003 + zlib.crc32(s.symbol.encode()) + 7) for s in specs}
         self.specs = {s.symbol: s for s in specs}
         self.books = {s.symbol: Book(s.symbol, s.tick, s.lot) for s in specs}
         self.fair = {s.symbol: float(s.prev_close) for s in specs}
@@ -168,13 +171,14 @@ class VenueSim:
         (self.halted.add if halted else self.halted.discard)(symbol)
 
     # -- background liquidity -----------------------------------------------------------------------------------
-    def step(self, t_s: float, dt_s: float) -> list:
-        """Advance the agents by ``dt_s`` seconds ending at ``t_s`` (seconds after midnight New York time)."""
+    def step(self, t_s: float, dt_s: float, symbols: list[str] | None = None) -> list:
+        """Advance the agents by ``dt_s`` seconds ending at ``t_s`` (seconds after midnight New York time), for
+        ``symbols`` (default all)."""
         out = self.events = []
         if not self.liquidity:
             return out
         share = self.curve(t_s)
-        for sym in sorted(self.books):
+        for sym in (symbols if symbols is not None else sorted(self.books)):
             if sym not in self.halted and share > 0:
                 self._agents(self.specs[sym], self.books[sym], share, dt_s)
                 self._quote(sym)
@@ -183,7 +187,7 @@ class VenueSim:
     def _agents(self, s: SymbolSpec, book: Book, share: float, dt: float) -> None:
         rng, tick = self.rng, s.tick
         sigma = s.volatility_bp / 10_000 / math.sqrt(DAY_S)
-        fair = self.fair[s.symbol] * math.exp(sigma * math.sqrt(dt) * rng.gauss(0, 1))
+        fair = self.fair[s.symbol] * math.exp(sigma * math.sqrt(dt) * self.fair_rng[s.symbol].gauss(0, 1))
         self.fair[s.symbol] = fair
         # market makers: quote DEPTH_LEVELS levels each side, half a spread around fair, dropping what is off
         bid0 = int((fair - tick / 2) // tick) * tick

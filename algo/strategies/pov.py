@@ -48,9 +48,14 @@ class PovStrategy(Strategy):
         floor = self.volume * self.min_bp // 10_000
         target = self.volume * self.rate // 10_000
         open_take = ctx.open_qty() - sum(c.open_qty for c in self.passive())
+        clip = ctx.round_lot  # trade in round lots: thousands of odd-lot children cost more than they help
         if p.cum_qty < floor:
-            for c in self.passive():
-                ctx.cancel(c)
-            ctx.take(min(target, cap) - p.cum_qty - open_take)
+            want = min(target, cap) - p.cum_qty - open_take
+            if want >= clip:
+                for c in self.passive():
+                    ctx.cancel(c)
+                ctx.take(want)
             return
-        self.keep_passive(cap - p.cum_qty - open_take)
+        room = cap - p.cum_qty - open_take
+        if room >= clip or any(c.open_qty > room for c in self.passive()):
+            self.keep_passive(room)

@@ -34,6 +34,8 @@ class ScheduledStrategy(Strategy):
     def on_timer(self, token) -> None:
         if token == "catch-up":
             self.act(self.ctx.now)
+        elif token == "deadline":
+            self.act(self.ctx.now, strict=True)
         else:
             self.wake()
 
@@ -51,12 +53,13 @@ class ScheduledStrategy(Strategy):
         if nxt < p.end_ns:
             ctx.schedule(nxt, "slice")
 
-    def act(self, now: int) -> None:
+    def act(self, now: int, strict: bool = False) -> None:
+        """``strict``: no tolerance; whatever is due now is taken."""
         ctx, p = self.ctx, self.p
         near, far = ctx.near_far()
         if ctx.halted() or not near or not far or not p.leaves:
             return
-        tol = p.qty * self.params["tol_bp"] // 10_000
+        tol = 0 if strict else p.qty * self.params["tol_bp"] // 10_000
         due = self.target(now)
         behind = due - p.cum_qty
         if now >= p.end_ns - self.interval:
@@ -67,7 +70,12 @@ class ScheduledStrategy(Strategy):
             self.took += ctx.take(behind)
             ctx.schedule(now + CATCH_UP, "catch-up")  # the touch holds only so much: come back soon for the rest
             return
-        self.keep_passive(min(self.target(now + self.interval) + tol, p.qty) - p.cum_qty)
+        self.keep_passive(min(self.ahead_target(now, tol), p.qty) - p.cum_qty)
+
+    def ahead_target(self, now: int, tol: int) -> int:
+        """How far the order may have got by the time what rests now fills: by default what is due by the next
+        wake, plus the tolerance."""
+        return self.target(now + self.interval) + tol
 
     def state(self) -> dict:
         return {**super().state(), "due_now": self.target(self.ctx.now)}
@@ -83,7 +91,8 @@ class VwapStrategy(ScheduledStrategy):
 
 class TwapStrategy(ScheduledStrategy):
     """Schedule: equal slices; each slice's moment is moved by up to half a slice by a seeded draw, so the order does
-    not trade at predictable times (the seed is the order's own sequence number: a replay draws the same)."""
+    not trade at predictable times (the seed is the order's own sequence number: a replay draws the same). A slice
+    rests at the near touch first; a third of a slice later whatever of it has not filled is taken."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -91,10 +100,20 @@ class TwapStrategy(ScheduledStrategy):
         self.n = max(min((p.end_ns - p.start_ns) // self.interval, 10_000), 1)
         length = (p.end_ns - p.start_ns) // self.n
         self.slice_at = [p.start_ns + i * length + ctx.rng.below(length // 2 + 1) for i in range(self.n)]
+        self.deadline = length // 3
+
+    def on_start(self) -> None:
+        for at in self.slice_at:
+            if at + self.deadline < self.p.end_ns:
+                self.ctx.schedule(at + self.deadline, "deadline")
+        super().on_start()
 
     def target(self, t: int) -> int:
         k = sum(1 for at in self.slice_at if at <= t)
         return self.p.qty * k // self.n
+
+    def ahead_target(self, now: int, tol: int) -> int:
+        return self.target(now)  # only the slice that is due, never ahead: slices stay even
 
     def next_wake(self, now: int) -> int:
         later = [at for at in self.slice_at if at > now]
