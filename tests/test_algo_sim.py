@@ -114,7 +114,7 @@ def test_twap_slices_are_even(day):
     per = [sum(q for ts, q in fills if at[i] <= ts < at[i + 1]) for i in range(len(at) - 1)]
     mean = QTY / (len(at) - 1)
     # slices starting in the last interval are swept together with it, so the order finishes by its end time
-    last = sum(1 for a in at[:-1] if a < end - 120 * SECOND)
+    last = sum(1 for b in at[1:] if b <= end - 120 * SECOND)
     worst = max(abs(x - mean) for x in per[:last]) / mean
     gaps = sorted((b - a) // SECOND for a, b in zip(at, at[1:-1]))
     print(f"\nTWAP {len(per)} slices of {mean:.0f} shares, {gaps[0]}-{gaps[-1]}s apart (seeded jitter): executed per "
