@@ -79,10 +79,11 @@ FIELDS: dict[int, tuple[str, str, tuple | None]] = {
     323: ("SecurityResponseType", "INT", None), 393: ("TotalNumSecurities", "INT", None),
     553: ("Username", "STRING", None), 554: ("Password", "STRING", None),
     847: ("TargetStrategy", "INT", ("1", "2", "1000", "1001")), 849: ("ParticipationRate", "PERCENTAGE", None),
+    851: ("LastLiquidityInd", "INT", ("1", "2", "3")),
     5700: ("LocateBroker", "STRING", None), 9001: ("AlgoEndTime", "UTCTIMESTAMP", None),
 }
 # fields that exist only in one version
-VERSION_ONLY = {20: FIX42, 393: FIX42, 453: FIX44, 447: FIX44, 448: FIX44, 452: FIX44, 553: FIX44, 554: FIX44}
+VERSION_ONLY = {20: FIX42, 393: FIX42, 851: FIX44, 453: FIX44, 447: FIX44, 448: FIX44, 452: FIX44, 553: FIX44, 554: FIX44}
 
 HEADER = (8, 9, 35, 49, 56, 34, 52, 43, 97, 122, 115, 128, 50, 57)
 HEADER_REQUIRED = (8, 9, 35, 49, 56, 34, 52)
@@ -107,7 +108,8 @@ MESSAGES: dict[str, tuple[str, tuple, tuple]] = {
     "G": ("OrderCancelReplaceRequest", (41, 11, 21, 55, 54, 60, 40, 38), _ORDER + (41, 37)),
     "H": ("OrderStatusRequest", (11, 55, 54), (11, 37, 55, 54)),
     "8": ("ExecutionReport", (37, 17, 150, 39, 55, 54, 151, 14, 6),
-          (37, 17, 20, 150, 39, 55, 54, 151, 14, 6, 11, 41, 38, 40, 44, 59, 31, 32, 30, 103, 58, 60, 1, 847, 849)),
+          (37, 17, 20, 150, 39, 55, 54, 151, 14, 6, 11, 41, 38, 40, 44, 59, 31, 32, 30, 103, 58, 60, 1, 847, 849,
+           851)),
     "9": ("OrderCancelReject", (37, 11, 41, 39, 434), (37, 11, 41, 39, 434, 102, 58)),
     "j": ("BusinessMessageReject", (372, 380), (45, 372, 379, 380, 58)),
     "d": ("SecurityDefinition", (320, 322), (320, 322, 323, 393, 55, 58)),

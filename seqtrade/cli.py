@@ -58,6 +58,45 @@ def cmd_fix_echo(a) -> int:
     return echo.run(a.port, a.sender, a.target, a.begin, a.heartbeat, a.host)
 
 
+def cmd_refdata_sample(a) -> int:
+    from refdata.sample import write_sample
+    files = write_sample(a.out, a.symbols, a.seed)
+    print(f"wrote {', '.join(files)} to {a.out} ({a.symbols} symbols, seed {a.seed})")
+    return 0
+
+
+def cmd_refdata_check(a) -> int:
+    from refdata.load import load_dir
+    rd = load_dir(a.dir)
+    print(f"{a.dir}: {len(rd.securities)} securities, {len(rd.venues)} venues, {len(rd.curves)} volume curves, "
+          f"extra tables: {', '.join(t.name for t in rd.extra) or 'none'}; sha256 {rd.content_hash}")
+    return 0
+
+
+def cmd_refdata_publish(a) -> int:
+    from refdata.load import load_dir
+    from refdata.publish import messages
+    from sequencer import config
+    from sequencer.submitter import submit_all
+    cfg = config.load(a.config)
+    app = cfg.apps.get(a.name)
+    if app is None:
+        raise ConfigError(cfg.path, None, f"no [apps.{a.name}] section (the publisher's credentials)")
+    rd = load_dir(a.dir)
+    msgs = messages(rd)
+    already, sent, last = asyncio.run(submit_all(cfg.host, cfg.port, a.name, app.password, msgs))
+    if sent == 0:
+        print(f"reference data already on the stream ({already} records); nothing sent")
+    else:
+        print(f"published {sent} reference data records (sha256 {rd.content_hash}); last at seq {last}")
+    return 0
+
+
+def cmd_venue(a) -> int:
+    from street import server
+    return server.run(a)
+
+
 def cmd_demo(a) -> int:
     from . import demo
     return demo.run(a.dir, a.pings)
@@ -100,6 +139,36 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--heartbeat", type=int, default=30, help="HeartBtInt we expect (seconds)")
     fe.add_argument("--host", default="127.0.0.1")
     fe.set_defaults(fn=cmd_fix_echo)
+
+    rf = sub.add_parser("refdata", help="reference data files").add_subparsers(dest="rdcmd", required=True)
+    r = rf.add_parser("sample", help="write a realistic sample reference data set")
+    r.add_argument("--symbols", type=int, default=8)
+    r.add_argument("--out", required=True)
+    r.add_argument("--seed", type=int, default=1)
+    r.set_defaults(fn=cmd_refdata_sample)
+    r = rf.add_parser("check", help="load and validate a reference data directory")
+    r.add_argument("dir")
+    r.set_defaults(fn=cmd_refdata_check)
+    r = rf.add_parser("publish", help="publish the day's reference data onto the stream (safe to re-run)")
+    r.add_argument("dir")
+    r.add_argument("--config", required=True)
+    r.add_argument("--name", default="refdata", help="the publisher's app name in the config")
+    r.set_defaults(fn=cmd_refdata_publish)
+
+    vn = sub.add_parser("venue", help="run a simulated venue (FIX order entry, market data feed, liquidity)")
+    vn.add_argument("--id", required=True, help="the venue's id in venues.csv")
+    vn.add_argument("--refdata", default="refdata/sample", help="reference data directory")
+    vn.add_argument("--seed", type=int, default=1)
+    vn.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times real time")
+    vn.add_argument("--clock-start", default="09:30:00", help="simulated New York time at start")
+    vn.add_argument("--step-ms", type=int, default=1000, help="liquidity step, simulated milliseconds")
+    vn.add_argument("--begin", choices=("FIX.4.2", "FIX.4.4"), default="FIX.4.2")
+    vn.add_argument("--host", default="127.0.0.1")
+    vn.add_argument("--fix-port", type=int, help="default: venues.csv fix_port (0 = any free port)")
+    vn.add_argument("--md-port", type=int, help="default: venues.csv md_port (0 = any free port)")
+    vn.add_argument("--admin-port", type=int, default=0)
+    vn.add_argument("--no-liquidity", action="store_true", help="no background agents (tests)")
+    vn.set_defaults(fn=cmd_venue)
 
     dm = sub.add_parser("demo", help="run the demo end to end")
     dm.add_argument("--dir", default="demo-data")

@@ -1,0 +1,144 @@
+"""The venue simulator's FIX order entry: NewOrderSingle, OrderCancelRequest and OrderCancelReplaceRequest in,
+ExecutionReports and OrderCancelRejects out, on our own session layer (4.2 or 4.4 semantics per session)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fixgw.exec_semantics import FIX44, avg_px
+from refdata.tables import parse_value
+from sequencer.messages import format_price
+
+from .book import BUY
+from .venue import VenueSim
+
+
+@dataclass
+class _Order:
+    cl_ord_id: str
+    symbol: str
+    side: str
+    qty: int
+    px: int
+    conn: object
+    order_id: str = ""
+    cum: int = 0
+    notional: int = 0
+
+
+class FixOrderEntry:
+    """``on_app`` is the session layer's application callback; keys into the venue are (session, ClOrdID)."""
+
+    def __init__(self, venue: VenueSim, log=print):
+        self.venue = venue
+        self.orders: dict = {}            # (session, ClOrdID) -> _Order
+        self.log = log
+        self._exec = 0
+        self.conns: dict = {}             # session -> its live connection (market data fills go there)
+
+    def __call__(self, conn, msgtype: str, fields) -> None:
+        v = {int(t): val.decode(errors="replace") for t, val in fields}
+        sess = conn.session.cfg.target
+        self.conns[sess] = conn
+        try:
+            if msgtype == "D":
+                self._new(conn, sess, v)
+            elif msgtype == "F":
+                self._cancel(conn, sess, v)
+            elif msgtype == "G":
+                self._replace(conn, sess, v)
+            else:
+                conn.send_app("j", [(45, v.get(34, "0")), (372, msgtype), (380, 3),
+                                    (58, f"message type {msgtype} is not supported by the venue")])
+        except (KeyError, ValueError) as e:  # the session layer validated; this is a value we cannot use
+            conn.send_app("j", [(45, v.get(34, "0")), (372, msgtype), (380, 0), (58, f"cannot process: {e}")])
+
+    def _new(self, conn, sess, v):
+        key = (sess, v[11])
+        px = parse_value(v[44], "px") if v.get(40) == "2" else 0
+        o = _Order(v[11], v[55], v[54], int(v[38]), px, conn)
+        if key in self.orders:
+            self._reject(conn, o, "duplicate ClOrdID")
+            return
+        self.orders[key] = o
+        side = BUY if v[54] == "1" else 2
+        self._apply(self.venue.new_order(key, v[55], side, int(v[38]), v.get(40, "2"), px, v.get(59, "0")))
+
+    def _cancel(self, conn, sess, v):
+        key = (sess, v[41])
+        o = self.orders.get(key)
+        if o is None:
+            conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, "1"), (102, "1"),
+                                (58, "unknown order")])
+            return
+        self._apply(self.venue.cancel(key), cancel_cl=(v[11], "1"))
+
+    def _replace(self, conn, sess, v):
+        key = (sess, v[41])
+        o = self.orders.get(key)
+        if o is None:
+            conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, "2"), (102, "1"),
+                                (58, "unknown order")])
+            return
+        px = parse_value(v[44], "px") if 44 in v else o.px
+        self._apply(self.venue.replace(key, int(v[38]), px), cancel_cl=(v[11], "2"))
+
+    def _apply(self, events, cancel_cl=None) -> None:
+        for e in events:
+            kind = e[0]
+            if kind in ("quote", "trade"):
+                continue  # the market data feed publishes these
+            o = self.orders.get(e[1])
+            if o is None:
+                continue
+            if kind == "ack":
+                o.order_id = e[2]
+                self._er(o, "0", "0")
+            elif kind == "fill":
+                o.cum += e[3]
+                o.notional += e[3] * e[4]
+                self._er(o, "F", "2" if o.cum >= o.qty else "1", last=(e[3], e[4], e[5]))
+            elif kind == "reject":
+                self._reject(o.conn, o, e[2])
+            elif kind == "canceled":
+                self._er(o, "4", "4", text=e[2], cl=cancel_cl[0] if cancel_cl else "",
+                         orig=o.cl_ord_id if cancel_cl else "")
+            elif kind == "replaced":
+                new_cl = cancel_cl[0]
+                old_key = e[1]
+                new_key = (old_key[0], new_cl)
+                self.venue.rekey(old_key, new_key)
+                self.orders[new_key] = o
+                orig, o.cl_ord_id, o.qty, o.px = o.cl_ord_id, new_cl, e[2], e[3]
+                self._er(o, "5", "1" if o.cum else "0", orig=orig)
+            elif kind == "cancel_reject":
+                cl, resp = cancel_cl or ("", "1")
+                o.conn.send_app("9", [(37, o.order_id or "NONE"), (11, cl), (41, o.cl_ord_id),
+                                      (39, "1" if o.cum else "0"), (434, resp), (102, "0"), (58, e[2])])
+
+    def _reject(self, conn, o: _Order, text: str) -> None:
+        o.order_id = o.order_id or "NONE"
+        self._er(o, "8", "8", text=text, conn=conn)
+
+    def _er(self, o: _Order, exec_type: str, status: str, last=None, text="", cl="", orig="", conn=None) -> None:
+        conn = conn or o.conn
+        begin = conn.session.cfg.begin
+        self._exec += 1
+        leaves = 0 if status in ("2", "4", "8") else max(o.qty - o.cum, 0)
+        body = [(37, o.order_id or "NONE"), (11, cl or o.cl_ord_id)]
+        if orig:
+            body.append((41, orig))
+        body.append((17, f"{self.venue.venue}-X{self._exec}"))
+        if begin == FIX44:
+            body += [(150, exec_type), (39, status)]
+        else:
+            et = ("2" if status == "2" else "1") if exec_type == "F" else exec_type
+            body += [(20, "0"), (150, et), (39, "5" if exec_type == "5" and status == "0" else status)]
+        body += [(55, o.symbol), (54, o.side), (38, o.qty)]
+        if o.px:
+            body.append((44, format_price(o.px)))
+        body += [(151, leaves), (14, o.cum), (6, format_price(avg_px(o.notional, o.cum)))]
+        if last:
+            body += [(32, last[0]), (31, format_price(last[1]))] + ([(851, last[2])] if begin == FIX44 else [])
+        if text:
+            body.append((58, text))
+        conn.send_app("8", body)
