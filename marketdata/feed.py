@@ -2,6 +2,7 @@
 
     ["Q", feed_seq, sent_ns, symbol, bid_px, bid_qty, ask_px, ask_qty]   top of book
     ["T", feed_seq, sent_ns, symbol, px, qty]                            a trade
+    ["S", feed_seq, sent_ns, symbol, halted]                             trading halted / resumed
 
 ``feed_seq`` counts updates per venue (a gap means the subscriber lost some); ``sent_ns`` is the venue host's
 monotonic clock when it was sent, so a subscriber on the same host can measure feed-to-stream latency. A new

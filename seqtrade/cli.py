@@ -97,6 +97,11 @@ def cmd_venue(a) -> int:
     return server.run(a)
 
 
+def cmd_mdgw(a) -> int:
+    from marketdata import gateway
+    return gateway.run(a)
+
+
 def cmd_demo(a) -> int:
     from . import demo
     return demo.run(a.dir, a.pings)
@@ -169,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     vn.add_argument("--admin-port", type=int, default=0)
     vn.add_argument("--no-liquidity", action="store_true", help="no background agents (tests)")
     vn.set_defaults(fn=cmd_venue)
+
+    mg = sub.add_parser("mdgw", help="run the market data gateway (venue feeds to sequenced quotes and trades)")
+    mg.add_argument("--config", required=True)
+    mg.add_argument("--name", default="mdgw", help="the gateway's app name in the config")
+    mg.add_argument("--refdata", default="refdata/sample", help="venue feed addresses (venues.csv md_port)")
+    mg.add_argument("--feed", action="append", help="VENUE=HOST:PORT (instead of the reference data; repeatable)")
+    mg.set_defaults(fn=cmd_mdgw)
 
     dm = sub.add_parser("demo", help="run the demo end to end")
     dm.add_argument("--dir", default="demo-data")

@@ -320,13 +320,15 @@ class RefDataReady(Msg, tag=254):
 
 
 class Quote(Msg, tag=260):
-    """Top of book; ``venue`` "" is the consolidated NBBO."""
+    """Top of book; ``venue`` "" is the consolidated NBBO. ``feed_ns``: when the venue's feed sent the update that
+    caused it (the feed host's monotonic clock; 0 when not from a feed), kept for latency measurement only."""
     symbol: str
     venue: str
     bid_px: int
     bid_qty: int
     ask_px: int
     ask_qty: int
+    feed_ns: int = 0
 
 
 class Trade(Msg, tag=261):
@@ -334,6 +336,7 @@ class Trade(Msg, tag=261):
     venue: str
     px: int
     qty: int
+    feed_ns: int = 0
 
 
 class SymbolStatus(Msg, tag=262):

@@ -108,6 +108,9 @@ class VenueServer:
         cmd, args = words[0], words[1:]
         if cmd in ("halt", "resume") and len(args) == 1 and args[0] in self.sim.books:
             self.sim.halt(args[0], cmd == "halt")
+            self.feed_seq += 1
+            for t in self.subscribers:
+                t.write(feed.frame(["S", self.feed_seq, time.monotonic_ns(), args[0], cmd == "halt"]))
             return f"ok {cmd} {args[0]}"
         if cmd == "reject" and args in (["on"], ["off"]):
             self.sim.reject_all = "venue is rejecting all orders" if args[0] == "on" else ""
