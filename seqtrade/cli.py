@@ -103,8 +103,11 @@ def cmd_mdgw(a) -> int:
 
 
 def cmd_demo(a) -> int:
-    from . import demo
-    return demo.run(a.dir, a.pings)
+    if a.spine:
+        from . import demo
+        return demo.run(a.dir, a.pings)
+    from . import simday
+    return simday.run(a.dir, a.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dm = sub.add_parser("demo", help="run the demo end to end")
     dm.add_argument("--dir", default="demo-data")
-    dm.add_argument("--pings", type=int, default=2000)
+    dm.add_argument("--seed", type=int, default=7, help="the simulated street's seed")
+    dm.add_argument("--spine", action="store_true", help="instead: the spine demo (sequencer and two app processes, "
+                                                          "one killed and restarted)")
+    dm.add_argument("--pings", type=int, default=2000, help="with --spine: how many pings")
     dm.set_defaults(fn=cmd_demo)
     return p
 
