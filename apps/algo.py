@@ -5,15 +5,16 @@ from algo.container import AlgoContainer
 from sequencer.messages import TAG_OF_CLASS
 from sequencer.record import Record
 
-from .runtime import App
+from .runtime import MachineApp
 
 
-class AlgoApp(App):
+class AlgoApp(MachineApp):
     name = "algo"
 
     def __init__(self, **settings):
         super().__init__()
         self.box = AlgoContainer(**settings)
+        self.machine = self.box
         self._wanted = frozenset(TAG_OF_CLASS[t] for t in AlgoContainer._handlers)
 
     def on_message(self, rec: Record) -> None:
@@ -22,13 +23,6 @@ class AlgoApp(App):
 
     def on_timer(self, token) -> None:
         self._emit(self.box.on_timer(token, self.now))
-
-    def _emit(self, outs) -> None:
-        for m in outs:
-            self.submit(m)
-        for at, token in self.box.timer_requests:
-            self.timers.schedule(at, token)
-        self.box.timer_requests.clear()
 
     def snapshot_state(self) -> dict:
         from dataclasses import asdict

@@ -5,18 +5,19 @@ from oms.manager import OrderManager
 from sequencer.messages import TAG_OF_CLASS, DayStart, EndOfDay
 from sequencer.record import Record
 
-from .runtime import App
+from .runtime import MachineApp
 
 
 _DAY_START = TAG_OF_CLASS[DayStart]
 
 
-class OmsApp(App):
+class OmsApp(MachineApp):
     name = "oms"
 
     def __init__(self):
         super().__init__()
         self.om = OrderManager()
+        self.machine = self.om
         # decode only what the OMS handles: most of the stream (quotes for other apps, clocks) is skipped by tag
         self._wanted = frozenset(TAG_OF_CLASS[t] for t in OrderManager._handlers)
 
@@ -32,13 +33,6 @@ class OmsApp(App):
             self._emit(self.om.handle(EndOfDay("market close"), self.now, self.om.seq))
             return
         self._emit(self.om.on_timer(token, self.now))
-
-    def _emit(self, outs) -> None:
-        for m in outs:
-            self.submit(m)
-        for at, token in self.om.timer_requests:
-            self.timers.schedule(at, token)
-        self.om.timer_requests.clear()
 
     def snapshot_state(self) -> dict:
         from dataclasses import asdict

@@ -175,3 +175,17 @@ class AppRunner:
     def handle_all(self, recs) -> None:
         for rec in recs:
             self.handle(rec)
+
+
+class MachineApp(App):
+    """An app around a pure state machine (the OMS, the algo container) that returns the messages to submit and
+    leaves the timers it wants in a ``timer_requests`` list of ``(at_ns, token)``. Subclasses set ``machine``."""
+
+    machine = None
+
+    def _emit(self, outs) -> None:
+        for m in outs:
+            self.submit(m)
+        for at, token in self.machine.timer_requests:
+            self.timers.schedule(at, token)
+        self.machine.timer_requests.clear()

@@ -128,11 +128,8 @@ class MarketDataGateway:
 def run(a) -> int:
     from refdata.load import load_dir
     from sequencer import config
-    from sequencer.config import ConfigError
     cfg = config.load(a.config)
-    app = cfg.apps.get(a.name)
-    if app is None:
-        raise ConfigError(cfg.path, None, f"no [apps.{a.name}] section (the gateway's credentials)")
+    app = config.app_config(cfg, a.name, "the gateway's credentials")
     feeds = {}
     for spec in a.feed or []:
         venue, _, addr = spec.partition("=")

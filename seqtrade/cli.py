@@ -39,9 +39,7 @@ def cmd_app_run(a) -> int:
     from apps.host import load_app_class, run_process
     from sequencer import config
     cfg = config.load(a.config)
-    app_cfg = cfg.apps.get(a.name)
-    if app_cfg is None:
-        raise ConfigError(cfg.path, None, f"no [apps.{a.name}] section")
+    app_cfg = config.app_config(cfg, a.name)
     spec = a.cls or app_cfg.cls
     if not spec:
         raise ConfigError(cfg.path, None, f"[apps.{a.name}] has no class and --class was not given")
@@ -79,9 +77,7 @@ def cmd_refdata_publish(a) -> int:
     from sequencer import config
     from sequencer.submitter import submit_all
     cfg = config.load(a.config)
-    app = cfg.apps.get(a.name)
-    if app is None:
-        raise ConfigError(cfg.path, None, f"no [apps.{a.name}] section (the publisher's credentials)")
+    app = config.app_config(cfg, a.name, "the publisher's credentials")
     rd = load_dir(a.dir)
     msgs = messages(rd)
     already, sent, last = asyncio.run(submit_all(cfg.host, cfg.port, a.name, app.password, msgs))

@@ -148,3 +148,11 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
             raise ConfigError(path, find_line(text, table, "password"), f"[{table}] needs a password")
         cfg.apps[name] = AppConfig(name, a["password"], a.get("class", ""), dict(a.get("params", {})))
     return cfg
+
+
+def app_config(cfg: SequencerConfig, name: str, what: str = "the app's credentials") -> AppConfig:
+    """The ``[apps.NAME]`` section, or a ConfigError naming the file."""
+    app = cfg.apps.get(name)
+    if app is None:
+        raise ConfigError(cfg.path, None, f"no [apps.{name}] section ({what})")
+    return app

@@ -67,8 +67,7 @@ class FixOrderEntry:
         key = (sess, v[41])
         o = self.orders.get(key)
         if o is None:
-            conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, "1"), (102, "1"),
-                                (58, "unknown order")])
+            self._unknown(conn, v, "1")
             return
         self._apply(self.venue.cancel(key), cancel_cl=(v[11], "1"))
 
@@ -76,11 +75,14 @@ class FixOrderEntry:
         key = (sess, v[41])
         o = self.orders.get(key)
         if o is None:
-            conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, "2"), (102, "1"),
-                                (58, "unknown order")])
+            self._unknown(conn, v, "2")
             return
         px = parse_value(v[44], "px") if 44 in v else o.px
         self._apply(self.venue.replace(key, int(v[38]), px), cancel_cl=(v[11], "2"))
+
+    def _unknown(self, conn, v: dict, response_to: str) -> None:
+        conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, response_to), (102, "1"),
+                            (58, "unknown order")])
 
     def _apply(self, events, cancel_cl=None) -> None:
         for e in events:
