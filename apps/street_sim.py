@@ -16,6 +16,9 @@ from street.venue import SymbolSpec, VenueSim, curve_fn
 from .runtime import App
 
 SECOND = 1_000_000_000
+_WANTED = frozenset(M.TAG_OF_CLASS[t] for t in (
+    M.DayStart, M.Security, M.Venue, M.VolumeCurve, M.RefTable, M.RefDataReady, M.MdSubscribe, M.ChildOrder,
+    M.ChildCancel, M.ChildReplace, M.SymbolStatus))
 
 
 class SimStreetApp(App):
@@ -35,6 +38,8 @@ class SimStreetApp(App):
         self.open_s = 34200
 
     def on_message(self, rec: Record) -> None:
+        if rec.type not in _WANTED:  # most of the stream is its own quotes and trades: not decoded
+            return
         m = rec.msg
         t = type(m)
         if t is M.DayStart:
@@ -114,4 +119,4 @@ class SimStreetApp(App):
                 if self.subscribed.get(e[1]):
                     self.submit(M.Trade(e[1], v.venue, e[2], e[3]))
             else:
-                self.submit(order_event(v.venue, e))
+                self.submit(order_event(e))

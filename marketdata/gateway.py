@@ -20,6 +20,7 @@ from sequencer.client import connect
 from .consolidate import Consolidator, Conflator
 from .feed import FeedReader
 
+_MD_SUBSCRIBE = M.TAG_OF_CLASS[M.MdSubscribe]
 BUSY_BYTES = 256 * 1024          # above this much unsent to the sequencer, hold updates (and conflate)
 
 
@@ -42,7 +43,7 @@ class MarketDataGateway:
     # -- stream side ----------------------------------------------------------------------------------------------
     def _on_records(self, recs) -> None:
         for r in recs:
-            if r.type == 263:  # MdSubscribe
+            if r.type == _MD_SUBSCRIBE:
                 self._subscribe(r.msg.symbol)
 
     def _subscribe(self, symbol: str) -> None:

@@ -68,6 +68,10 @@ def cmd_refdata_check(a) -> int:
     rd = load_dir(a.dir)
     print(f"{a.dir}: {len(rd.securities)} securities, {len(rd.venues)} venues, {len(rd.curves)} volume curves, "
           f"extra tables: {', '.join(t.name for t in rd.extra) or 'none'}; sha256 {rd.content_hash}")
+    for c in rd.curves.values():
+        first30 = sum(c.weights_bp[:1800 // c.bin_s])
+        print(f"  curve {c.curve}: {len(c.weights_bp)} bins of {c.bin_s // 60} min; first 30 min {first30 / 100:.2f}%, "
+              f"closing auction {c.close_auction_bp / 100:.2f}% of the day")
     return 0
 
 

@@ -83,14 +83,13 @@ def summary(c: SimCluster, elapsed: float) -> None:
     for r in recs:
         if isinstance(r.msg, M.Trade):
             trades.setdefault(r.msg.symbol, []).append((r.ts, r.msg.px, r.msg.qty))
-    start_of = {}
+    start_of, end_of = {}, {}   # each order's first (New) and last report: its trading interval
     for r in recs:
-        if isinstance(r.msg, M.ExecReport) and r.msg.exec_type == "0":
-            start_of[r.msg.order_id] = r.ts
-    end_of = {}
-    for r in recs:
-        if isinstance(r.msg, M.ExecReport) and r.msg.order_id in start_of:
-            end_of[r.msg.order_id] = r.ts
+        if isinstance(r.msg, M.ExecReport):
+            if r.msg.exec_type == "0":
+                start_of[r.msg.order_id] = r.ts
+            if r.msg.order_id in start_of:
+                end_of[r.msg.order_id] = r.ts
     print("\norders by strategy")
     print(f"  {'strategy':8} {'orders':>6} {'filled %':>9} {'slippage bp vs interval VWAP (mean, worst)':>44}")
     by = {}

@@ -11,7 +11,7 @@ def side_of(fix_side: str) -> int:
     return BUY if fix_side == "1" else SELL
 
 
-def order_event(venue: str, e: tuple) -> M.Msg | None:
+def order_event(e: tuple) -> M.Msg | None:
     """An order-entry event for the child it concerns; None for market data events."""
     kind = e[0]
     if kind == "ack":

@@ -8,7 +8,7 @@ from fixgw.exec_semantics import FIX44, avg_px
 from refdata.tables import parse_value
 from sequencer.messages import format_price
 
-from .book import BUY
+from .events import side_of
 from .venue import VenueSim
 
 
@@ -28,17 +28,14 @@ class _Order:
 class FixOrderEntry:
     """``on_app`` is the session layer's application callback; keys into the venue are (session, ClOrdID)."""
 
-    def __init__(self, venue: VenueSim, log=print):
+    def __init__(self, venue: VenueSim):
         self.venue = venue
         self.orders: dict = {}            # (session, ClOrdID) -> _Order
-        self.log = log
         self._exec = 0
-        self.conns: dict = {}             # session -> its live connection (market data fills go there)
 
     def __call__(self, conn, msgtype: str, fields) -> None:
         v = {int(t): val.decode(errors="replace") for t, val in fields}
         sess = conn.session.cfg.target
-        self.conns[sess] = conn
         try:
             if msgtype == "D":
                 self._new(conn, sess, v)
@@ -60,8 +57,7 @@ class FixOrderEntry:
             self._reject(conn, o, "duplicate ClOrdID")
             return
         self.orders[key] = o
-        side = BUY if v[54] == "1" else 2
-        self._apply(self.venue.new_order(key, v[55], side, int(v[38]), v.get(40, "2"), px, v.get(59, "0")))
+        self._apply(self.venue.new_order(key, v[55], side_of(v[54]), int(v[38]), v.get(40, "2"), px, v.get(59, "0")))
 
     def _cancel(self, conn, sess, v):
         key = (sess, v[41])

@@ -42,7 +42,7 @@ class VenueServer:
         c = rd.curves["*"]
         self.sim = VenueSim(venue_id, specs, seed, curve_fn(c.open_s, c.bin_s, c.weights_bp), len(rd.venues),
                             liquidity)
-        self.entry = FixOrderEntry(self.sim, _log)
+        self.entry = FixOrderEntry(self.sim)
         self.acceptor = Acceptor([SessionConfig(begin, venue_id, s) for s in self.ref["sessions"]], self._on_app,
                                  log=_log)
         h, m, *sec = [int(x) for x in clock_start.split(":")]
