@@ -5,7 +5,10 @@ Documented extensions (our counterparties' spec):
 * FIX 4.2 also accepts TargetStrategy (847) and ParticipationRate (849), as defined in FIX 4.4;
 * TargetStrategy 1 VWAP, 2 POV (FIX values), 1001 TWAP and 1000 LIMIT (FIX reserves 1000+ for bilateral values);
 * 9001 AlgoEndTime (UTCTIMESTAMP): when the algo must be done (EffectiveTime 168 is when it may start);
-* 5700 LocateBroker (STRING): who located the shares for a short sale.
+* 5700 LocateBroker (STRING): who located the shares for a short sale;
+* algo parameters beyond the FIX ones (INT): 9002 AlgoIntervalS (schedule re-check period, TWAP slice length, seconds),
+  9003 AlgoToleranceBp (VWAP/TWAP behind/ahead tolerance), 9004 MinParticipationBp and 9005 MaxParticipationBp
+  (the POV band); see ``fixgw/mapping.py`` (``PARAM_TAGS``) and ``oms/params.py`` for their ranges.
 
 ``validate`` returns the first problem as a ``Problem`` naming the session Reject (35=3) it deserves
 (SessionRejectReason, RefTagID) or, for a message type we do not support, a BusinessMessageReject (35=j, reason 3).
@@ -81,6 +84,8 @@ FIELDS: dict[int, tuple[str, str, tuple | None]] = {
     847: ("TargetStrategy", "INT", ("1", "2", "1000", "1001")), 849: ("ParticipationRate", "PERCENTAGE", None),
     851: ("LastLiquidityInd", "INT", ("1", "2", "3")),
     5700: ("LocateBroker", "STRING", None), 9001: ("AlgoEndTime", "UTCTIMESTAMP", None),
+    9002: ("AlgoIntervalS", "INT", None), 9003: ("AlgoToleranceBp", "INT", None),
+    9004: ("MinParticipationBp", "INT", None), 9005: ("MaxParticipationBp", "INT", None),
 }
 # fields that exist only in one version
 VERSION_ONLY = {20: FIX42, 393: FIX42, 851: FIX44, 453: FIX44, 447: FIX44, 448: FIX44, 452: FIX44, 553: FIX44, 554: FIX44}
@@ -92,7 +97,8 @@ TRAILER = (10,)
 # repeating groups: count tag -> (delimiter tag, member tags)
 GROUPS = {453: (448, (448, 447, 452))}
 
-_ORDER = (1, 11, 38, 40, 44, 54, 55, 59, 60, 100, 114, 126, 168, 847, 849, 5700, 9001, 453, 58, 21)
+_ORDER = (1, 11, 38, 40, 44, 54, 55, 59, 60, 100, 114, 126, 168, 847, 849, 5700, 9001, 9002, 9003, 9004, 9005, 453, 58,
+          21)
 
 # msgtype -> (name, required body tags, allowed body tags); "42"/"44" suffix lists are per-version extras
 MESSAGES: dict[str, tuple[str, tuple, tuple]] = {

@@ -88,7 +88,7 @@ class Session:
 
     # -- building messages ------------------------------------------------------------------------------------
     def _encode(self, msgtype: str, body: list, now: int, seq: int | None = None, poss_dup: bool = False,
-                orig_time: str = "") -> bytes:
+                orig_time: str = "", poss_resend: bool = False) -> bytes:
         m = simplefix.FixMessage()
         m.append_pair(8, self.cfg.begin)
         m.append_pair(35, msgtype)
@@ -97,6 +97,8 @@ class Session:
         m.append_pair(34, seq if seq is not None else self.st.next_out)
         if poss_dup:
             m.append_pair(43, "Y")
+        if poss_resend:
+            m.append_pair(97, "Y")
         m.append_pair(52, fix_time(now))
         if orig_time:
             m.append_pair(122, orig_time)
@@ -104,19 +106,25 @@ class Session:
             m.append_pair(tag, value)
         return m.encode()
 
-    def _send(self, msgtype: str, body: list, now: int) -> tuple:
-        raw = self._encode(msgtype, body, now)
+    def _send(self, msgtype: str, body: list, now: int, poss_resend: bool = False) -> tuple:
+        raw = self._encode(msgtype, body, now, poss_resend=poss_resend)
         if msgtype not in ADMIN_TYPES:
             self.st.sent[self.st.next_out] = (msgtype, body, fix_time(now))
         self.st.next_out += 1
         self.last_out = now
         return ("send", raw)
 
-    def send_app(self, msgtype: str, body: list, now: int) -> list:
-        """An application message to the peer (only when the session is active)."""
+    def send_app(self, msgtype: str, body: list, now: int, poss_resend: bool = False) -> list:
+        """An application message to the peer (only when the session is active). ``poss_resend``: it may have
+        gone out before under another MsgSeqNum (PossResend 97=Y), so the peer checks for a duplicate by its ids."""
+        if self.status == self.DISCONNECTED and self.st.next_out > 1:
+            # as FIX engines do: it takes the next MsgSeqNum and waits in the store; the peer's next Logon finds the
+            # gap and its ResendRequest gets it (with PossDupFlag)
+            self._send(msgtype, body, now, poss_resend)
+            return [("log", f"stored for resend, session disconnected: {msgtype} seq {self.st.next_out - 1}")]
         if self.status != self.ACTIVE:
             return [("log", f"not sent, session {self.status}: {msgtype}")]
-        return [self._send(msgtype, body, now)]
+        return [self._send(msgtype, body, now, poss_resend)]
 
     # -- connection events ------------------------------------------------------------------------------------
     def on_connect(self, now: int) -> list:

@@ -102,6 +102,11 @@ def cmd_mdgw(a) -> int:
     return gateway.run(a)
 
 
+def cmd_fixgw(a) -> int:
+    from fixgw import config, gateway
+    return gateway.run_gateway(config.build(a.config, a.name))
+
+
 def cmd_demo(a) -> int:
     if a.spine:
         from . import demo
@@ -184,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--refdata", default="refdata/sample", help="venue feed addresses (venues.csv md_port)")
     mg.add_argument("--feed", action="append", help="VENUE=HOST:PORT (instead of the reference data; repeatable)")
     mg.set_defaults(fn=cmd_mdgw)
+
+    fg = sub.add_parser("fixgw", help="run a FIX gateway: client acceptor (with drop copy) or venue initiator")
+    fg.add_argument("--config", required=True, help="the cluster TOML with [fixgw.NAME] and [apps.NAME]")
+    fg.add_argument("--name", required=True, help="the gateway's name in the config")
+    fg.set_defaults(fn=cmd_fixgw)
 
     dm = sub.add_parser("demo", help="run the demo end to end")
     dm.add_argument("--dir", default="demo-data")

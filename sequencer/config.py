@@ -114,10 +114,10 @@ def load(path: str) -> SequencerConfig:
 
 def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerConfig:
     cfg = SequencerConfig(path=path)
-    unknown = sorted(set(data) - {"sequencer", "apps"})
+    unknown = sorted(set(data) - {"sequencer", "apps", "fixgw"})
     if unknown:
         raise ConfigError(path, find_line(text, unknown[0], "\0"),
-                          f"unknown section [{unknown[0]}] (known: [sequencer], [apps.NAME])")
+                          f"unknown section [{unknown[0]}] (known: [sequencer], [apps.NAME], [fixgw.NAME])")
     seq = data.get("sequencer", {})
     _check(text, path, "sequencer", seq, _SEQ_KEYS)
     for k, v in seq.items():

@@ -265,6 +265,38 @@ class AlgoEnd(Msg, tag=222):
     text: str
 
 
+# --- FIX gateways: session bookkeeping on the stream (230..239) ------------------------------------------------
+
+class FixSessionMark(Msg, tag=230):
+    """A FIX gateway's session state after it sent or received something: what a restarted gateway resumes from.
+
+    ``next_in``/``next_out`` are the session's next MsgSeqNums; ``delivered_seq`` is the stream seq up to which every
+    record meant for this session has been sent (or refused); ``out_seqs[i]`` is the MsgSeqNum that carried the record
+    at stream seq ``stream_seqs[i]``, sent at ``sent_ns`` (wall clock, for OrigSendingTime on a resend); ``up`` says
+    whether the session was logged on when the mark was written (a clean logout writes ``up`` False)."""
+    gateway: str
+    session: str
+    next_in: int
+    next_out: int
+    delivered_seq: int
+    up: bool
+    sent_ns: int = 0
+    out_seqs: list[int] = []
+    stream_seqs: list[int] = []
+
+
+class FixReject(Msg, tag=231):
+    """A FIX gateway refuses an application message it cannot map (BusinessMessageReject 35=j). Sequenced before it
+    is sent, like every other outgoing message, so a restarted gateway can resend it."""
+    gateway: str
+    session: str
+    ref_seq: int
+    ref_msgtype: str
+    reason: int
+    text: str
+    ref_id: str = ""
+
+
 # --- reference and market data (250..269) -------------------------------------------------------------------------
 
 class Security(Msg, tag=250):
@@ -404,6 +436,7 @@ ALL_TYPES: tuple[type[Msg], ...] = (
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, ExecReport, CancelReject,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
     VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, OmsAlert, AlgoPause, AlgoEnd,
+    FixSessionMark, FixReject,
     Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,
     Ping, Pong, Note, Blob)
 

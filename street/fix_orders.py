@@ -19,7 +19,7 @@ class _Order:
     side: str
     qty: int
     px: int
-    conn: object
+    session: str                # replies go to the session's current connection, not the one it came on
     order_id: str = ""
     cum: int = 0
     notional: int = 0
@@ -31,11 +31,13 @@ class FixOrderEntry:
     def __init__(self, venue: VenueSim):
         self.venue = venue
         self.orders: dict = {}            # (session, ClOrdID) -> _Order
+        self.conns: dict = {}             # session -> its latest connection
         self._exec = 0
 
     def __call__(self, conn, msgtype: str, fields) -> None:
         v = {int(t): val.decode(errors="replace") for t, val in fields}
         sess = conn.session.cfg.target
+        self.conns[sess] = conn
         try:
             if msgtype == "D":
                 self._new(conn, sess, v)
@@ -52,8 +54,10 @@ class FixOrderEntry:
     def _new(self, conn, sess, v):
         key = (sess, v[11])
         px = parse_value(v[44], "px") if v.get(40) == "2" else 0
-        o = _Order(v[11], v[55], v[54], int(v[38]), px, conn)
+        o = _Order(v[11], v[55], v[54], int(v[38]), px, sess)
         if key in self.orders:
+            if v.get(97) == "Y" or v.get(43) == "Y":
+                return  # our client resent an order we already have (PossResend/PossDup): not a second order
             self._reject(conn, o, "duplicate ClOrdID")
             return
         self.orders[key] = o
@@ -96,7 +100,7 @@ class FixOrderEntry:
                 o.notional += e[3] * e[4]
                 self._er(o, "F", "2" if o.cum >= o.qty else "1", last=(e[3], e[4], e[5]))
             elif kind == "reject":
-                self._reject(o.conn, o, e[2])
+                self._reject(self.conns[o.session], o, e[2])
             elif kind == "canceled":
                 self._er(o, "4", "4", text=e[2], cl=cancel_cl[0] if cancel_cl else "",
                          orig=o.cl_ord_id if cancel_cl else "")
@@ -110,7 +114,7 @@ class FixOrderEntry:
                 self._er(o, "5", "1" if o.cum else "0", orig=orig)
             elif kind == "cancel_reject":
                 cl, resp = cancel_cl or ("", "1")
-                o.conn.send_app("9", [(37, o.order_id or "NONE"), (11, cl), (41, o.cl_ord_id),
+                self.conns[o.session].send_app("9", [(37, o.order_id or "NONE"), (11, cl), (41, o.cl_ord_id),
                                       (39, "1" if o.cum else "0"), (434, resp), (102, "0"), (58, e[2])])
 
     def _reject(self, conn, o: _Order, text: str) -> None:
@@ -118,7 +122,7 @@ class FixOrderEntry:
         self._er(o, "8", "8", text=text, conn=conn)
 
     def _er(self, o: _Order, exec_type: str, status: str, last=None, text="", cl="", orig="", conn=None) -> None:
-        conn = conn or o.conn
+        conn = conn or self.conns[o.session]
         begin = conn.session.cfg.begin
         self._exec += 1
         leaves = 0 if status in ("2", "4", "8") else max(o.qty - o.cum, 0)

@@ -1,0 +1,210 @@
+"""FIX application messages to and from the stream's messages, for both gateways. Pure functions, no I/O.
+
+Client side: NewOrderSingle (D), OrderCancelRequest (F), OrderCancelReplaceRequest (G) and OrderStatusRequest (H) in
+as ``NewOrder``/``CancelRequest``/``ReplaceRequest``/``StatusRequest``; ``ExecReport``/``CancelReject`` out as
+ExecutionReport (8) / OrderCancelReject (9), in FIX 4.2 or 4.4 semantics (``exec_semantics``).
+
+Venue side: ``ChildOrder``/``ChildCancel``/``ChildReplace`` out as D/F/G (ClOrdID = the child id, then
+``<child id>.<n>`` for each cancel or replace), venue ExecutionReports and OrderCancelRejects back as ``VenueAck``,
+``VenueFill``, ``VenueReject``, ``VenueCanceled``, ``VenueReplaced`` and ``VenueCancelReject``.
+
+A value the session layer's dictionary let through but that we cannot use raises ``MappingError`` with the tag, and
+the gateway answers with a BusinessMessageReject.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from refdata.tables import parse_value
+from sequencer import messages as M
+
+from .exec_semantics import FIX44, avg_px, cxl_rej_reason, exec_fields, ord_rej_reason
+from .session import fix_time, parse_fix_time
+
+# TargetStrategy (847): FIX values 1 VWAP, 2 POV; 1000+ are bilateral: ours are 1000 LIMIT, 1001 TWAP
+STRATEGY_OF_847 = {"1": "VWAP", "2": "POV", "1000": "LIMIT", "1001": "TWAP"}
+TAG_OF_STRATEGY = {v: k for k, v in STRATEGY_OF_847.items()}
+# documented custom tags for NewOrder.params (checked by oms/params.py)
+PARAM_TAGS = {9002: "interval_s", 9003: "tol_bp", 9004: "min_bp", 9005: "max_bp"}
+BIZ_OTHER, BIZ_UNSUPPORTED, BIZ_NOT_AUTHORIZED = 0, 3, 6   # BusinessRejectReason (380)
+
+
+class MappingError(ValueError):
+    def __init__(self, tag: int, text: str, reason: int = BIZ_OTHER):
+        self.tag, self.reason = tag, reason
+        super().__init__(text)
+
+
+def values_of(fields) -> dict[int, str]:
+    """Tag -> value (first occurrence) of a framed message's fields."""
+    out: dict[int, str] = {}
+    for t, v in fields:
+        out.setdefault(int(t), v.decode(errors="replace"))
+    return out
+
+
+def _qty(v: dict, tag: int) -> int:
+    try:
+        d = Decimal(v[tag])
+    except InvalidOperation:
+        raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} is not a number") from None
+    if d != d.to_integral_value() or d <= 0:
+        raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} must be a positive whole number of shares")
+    return int(d)
+
+
+def _px(v: dict, tag: int) -> int:
+    try:
+        return parse_value(v[tag], "px")
+    except ValueError as e:
+        raise MappingError(tag, f"price in tag {tag}: {e}") from None
+
+
+def _time(v: dict, tag: int) -> int:
+    if tag not in v:
+        return 0
+    t = parse_fix_time(v[tag].encode())
+    if t is None:
+        raise MappingError(tag, f"tag {tag} {v[tag]!r} is not a UTC timestamp")
+    return t
+
+
+def _limit_px(v: dict) -> int:
+    if v.get(40) == "2":
+        if 44 not in v:
+            raise MappingError(44, "a limit order (OrdType 2) needs a Price (44)")
+        return _px(v, 44)
+    return 0
+
+
+def client_new_order(v: dict, client: str, account: str) -> M.NewOrder:
+    strategy = STRATEGY_OF_847.get(v.get(847, "1000"))
+    if strategy is None:
+        raise MappingError(847, f"TargetStrategy {v[847]!r} is not supported (1 VWAP, 2 POV, 1000 LIMIT, 1001 TWAP)")
+    if account and v.get(1, account) != account:
+        raise MappingError(1, f"account {v[1]!r} is not permitted on this session", BIZ_NOT_AUTHORIZED)
+    participation_bp = 0
+    if 849 in v:
+        try:
+            rate = Decimal(v[849]) * 10_000
+        except InvalidOperation:
+            raise MappingError(849, f"ParticipationRate {v[849]!r} is not a number") from None
+        if rate != rate.to_integral_value():
+            raise MappingError(849, f"ParticipationRate {v[849]!r} is finer than one basis point")
+        participation_bp = int(rate)
+    return M.NewOrder(client, v[11], v[55], v[54], _qty(v, 38), v[40], _limit_px(v), v.get(59, "0"),
+                      v.get(1, account), strategy, _time(v, 168), _time(v, 9001), _time(v, 126), participation_bp,
+                      v.get(5700, ""), {name: v[tag] for tag, name in PARAM_TAGS.items() if tag in v})
+
+
+def client_request(msgtype: str, v: dict, client: str, account: str):
+    """The stream message for an inbound client application message."""
+    if msgtype == "D":
+        return client_new_order(v, client, account)
+    if msgtype == "F":
+        return M.CancelRequest(client, v[11], v[41], v[55], v[54])
+    if msgtype == "G":
+        return M.ReplaceRequest(client, v[11], v[41], v[55], v[54], _qty(v, 38), v[40], _limit_px(v))
+    if msgtype == "H":
+        return M.StatusRequest(client, v[11])
+    raise MappingError(35, f"message type {msgtype} is not supported on this session", BIZ_UNSUPPORTED)
+
+
+def execution_report(er: M.ExecReport, begin: str, account: str = "") -> list:
+    body = [(37, er.order_id), (11, er.cl_ord_id)]
+    if er.orig_cl_ord_id:
+        body.append((41, er.orig_cl_ord_id))
+    body.append((17, er.exec_id))
+    body += list(exec_fields(er, begin).items())  # 20 (4.2), 150, 39
+    if account:
+        body.append((1, account))
+    body += [(55, er.symbol), (54, er.side), (38, er.order_qty), (40, er.ord_type)]
+    if er.px:
+        body.append((44, M.format_price(er.px)))
+    body += [(151, er.leaves_qty), (14, er.cum_qty), (6, M.format_price(avg_px(er.cum_notional_px, er.cum_qty)))]
+    if er.last_qty:
+        body += [(32, er.last_qty), (31, M.format_price(er.last_px))]
+        if er.last_mkt:
+            body.append((30, er.last_mkt))
+    if er.exec_type == "8" and er.ord_rej_reason >= 0:
+        body.append((103, ord_rej_reason(er.ord_rej_reason, begin)))
+    if er.strategy in TAG_OF_STRATEGY:
+        body.append((847, TAG_OF_STRATEGY[er.strategy]))
+    text = " ".join(x for x in (er.risk_code, er.text) if x)
+    if text:
+        body.append((58, text))
+    return body
+
+
+def cancel_reject(cr: M.CancelReject, begin: str) -> list:
+    body = [(37, cr.order_id), (11, cr.cl_ord_id), (41, cr.orig_cl_ord_id), (39, cr.ord_status),
+            (434, cr.response_to), (102, cxl_rej_reason(cr.reason, begin))]
+    text = " ".join(x for x in (cr.risk_code, cr.text) if x)
+    if text:
+        body.append((58, text))
+    return body
+
+
+def business_reject(r: M.FixReject) -> list:
+    body = [(45, r.ref_seq), (372, r.ref_msgtype)]
+    if r.ref_id:
+        body.append((379, r.ref_id))
+    return body + [(380, r.reason), (58, r.text)]
+
+
+def client_out(m, begin: str, account: str = "") -> tuple[str, list]:
+    """(MsgType, body) for a stream message the client gateway sends."""
+    if isinstance(m, M.ExecReport):
+        return "8", execution_report(m, begin, account)
+    if isinstance(m, M.CancelReject):
+        return "9", cancel_reject(m, begin)
+    return "j", business_reject(m)
+
+
+# -- venue side -------------------------------------------------------------------------------------------------
+
+def child_new(o: M.ChildOrder, transact_ns: int) -> list:
+    body = [(11, o.child_id), (21, "1"), (55, o.symbol), (54, o.side), (60, fix_time(transact_ns)), (38, o.qty),
+            (40, o.ord_type)]
+    if o.ord_type == "2":
+        body.append((44, M.format_price(o.px)))
+    return body + [(59, o.tif)]
+
+
+def child_cancel(cl_ord_id: str, orig: str, o: M.ChildOrder, qty: int, transact_ns: int) -> list:
+    return [(41, orig), (11, cl_ord_id), (55, o.symbol), (54, o.side), (60, fix_time(transact_ns)), (38, qty)]
+
+
+def child_replace(cl_ord_id: str, orig: str, o: M.ChildOrder, qty: int, px: int, transact_ns: int) -> list:
+    body = [(41, orig), (11, cl_ord_id), (21, "1"), (55, o.symbol), (54, o.side), (60, fix_time(transact_ns)),
+            (38, qty), (40, o.ord_type)]
+    if o.ord_type == "2":
+        body.append((44, M.format_price(px)))
+    return body
+
+
+def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
+    """The stream message for a venue's ExecutionReport or OrderCancelReject about ``child_id`` (None: nothing
+    the OMS needs, such as a pending-cancel acknowledgement)."""
+    text = v.get(58, "")
+    if msgtype == "9":
+        return M.VenueCancelReject(child_id, text)
+    et = v[150]
+    if begin != FIX44 and v.get(20, "0") != "0":
+        raise MappingError(20, f"ExecTransType {v[20]} (cancel or correct of an execution) is not supported: "
+                               f"child {child_id}, ExecID {v.get(17)}")
+    if et in ("F", "1", "2"):
+        if et in ("1", "2") and begin == FIX44:
+            raise MappingError(150, f"ExecType {et} is not a FIX 4.4 value")
+        return M.VenueFill(child_id, v[17], _qty(v, 32), _px(v, 31), v.get(851, ""))
+    if et == "0":
+        return M.VenueAck(child_id, v.get(37, ""))
+    if et == "8":
+        return M.VenueReject(child_id, text)
+    if et in ("4", "3", "C"):
+        return M.VenueCanceled(child_id, text)
+    if et == "5":
+        return M.VenueReplaced(child_id, _qty(v, 38), _px(v, 44) if 44 in v else 0)
+    if et in ("6", "E", "A", "D", "I"):
+        return None
+    raise MappingError(150, f"ExecType {et!r} is not supported")
