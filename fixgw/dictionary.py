@@ -148,8 +148,68 @@ def required_for(msgtype: str, begin: str) -> tuple:
     return req
 
 
+def _predicate(tag: int):
+    """One check of a field's value (format and enumeration), for the fast path."""
+    name, typ, enum = FIELDS[tag]
+    enum_b = frozenset(e.encode() for e in enum) if enum is not None else None
+    if typ in ("STRING", "EXCHANGE", "LENGTH") and enum_b is None:
+        return True
+    if enum_b is not None:
+        return lambda v: v in enum_b and _ok_format(typ, v)
+    return lambda v: _ok_format(typ, v)
+
+
+def _fast_spec(msgtype: str, begin: str):
+    _, _, allowed = MESSAGES[msgtype]
+    # a message with a repeating group gets the full check: its count and member tags are left out here
+    tags = [t for t in HEADER + tuple(allowed) + TRAILER if VERSION_ONLY.get(t, begin) == begin and t not in GROUPS]
+    checks = {str(t).encode(): _predicate(t) for t in tags}
+    required = tuple(str(t).encode() for t in HEADER_REQUIRED + required_for(msgtype, begin))
+    return checks, required
+
+
+_FAST = {(begin, mt.encode()): _fast_spec(mt, begin) for begin in (FIX42, FIX44) for mt in MESSAGES}
+_HEADER_B = frozenset(str(t).encode() for t in HEADER)
+
+
+def _valid_fast(fields: list, begin: str) -> str | None:
+    """The MsgType when a message is plainly valid (the common case, checked in one pass), else None: then the full
+    check finds and names the problem."""
+    if len(fields) < 4 or fields[-1][0] != b"10":
+        return None
+    spec = _FAST.get((begin, fields[2][1]))
+    if spec is None:
+        return None
+    checks, required = spec
+    seen = set()
+    in_body = False
+    for raw_tag, value in fields:
+        check = checks.get(raw_tag)
+        if check is None or not value or raw_tag in seen:
+            return None
+        seen.add(raw_tag)
+        if raw_tag in _HEADER_B:
+            if in_body:
+                return None
+        else:
+            in_body = True
+        if check is not True and not check(value):
+            return None
+    for r in required:
+        if r not in seen:
+            return None
+    return fields[2][1].decode()
+
+
 def validate(fields: list, begin: str) -> tuple[str | None, Problem | None]:
     """Check a framed message's fields (``framing.split_fields``). Returns ``(msgtype, problem or None)``."""
+    fast = _valid_fast(fields, begin)
+    if fast is not None:
+        return fast, None
+    return _validate_full(fields, begin)
+
+
+def _validate_full(fields: list, begin: str) -> tuple[str | None, Problem | None]:
     tags: list[int] = []
     for raw_tag, value in fields:
         if not raw_tag.isdigit() or raw_tag.startswith(b"0") or len(raw_tag) > 9:

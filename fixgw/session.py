@@ -59,15 +59,28 @@ def fix_time(ns: int) -> str:
     return d.strftime("%Y%m%d-%H:%M:%S") + f".{(ns // 1_000_000) % 1000:03d}"
 
 
+_DAY_NS: dict[bytes, int] = {}   # YYYYMMDD -> ns at midnight UTC (a session sees one or two dates a day)
+
+
 def parse_fix_time(v: bytes) -> int | None:
+    """UTCTIMESTAMP ``YYYYMMDD-HH:MM:SS[.sss[sss]]`` to ns since the epoch; None if it is not one."""
+    if len(v) < 17 or v[8:9] != b"-" or v[11:12] != b":" or v[14:15] != b":":
+        return None
+    day = _DAY_NS.get(v[:8])
     try:
-        s = v.decode()
-        base = dt.datetime.strptime(s[:17], "%Y%m%d-%H:%M:%S").replace(tzinfo=dt.timezone.utc)
-        frac = s[18:] if len(s) > 17 else ""
-        ns = int(frac.ljust(9, "0")[:9]) if frac else 0
-        return int(base.timestamp()) * 1_000_000_000 + ns
+        if day is None:
+            d = dt.datetime.strptime(v[:8].decode(), "%Y%m%d").replace(tzinfo=dt.timezone.utc)
+            day = _DAY_NS.setdefault(v[:8], int(d.timestamp()) * 1_000_000_000)
+        h, m, s = int(v[9:11]), int(v[12:14]), int(v[15:17])
+        frac = v[18:]
+        if len(v) > 17 and (v[17:18] != b"." or not frac.isdigit() or len(frac) > 9):
+            return None
     except (ValueError, UnicodeDecodeError):
         return None
+    if h > 23 or m > 59 or s > 60:
+        return None
+    ns = int(frac.ljust(9, b"0")) if frac else 0
+    return day + ((h * 60 + m) * 60 + s) * 1_000_000_000 + ns
 
 
 class Session:

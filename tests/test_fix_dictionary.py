@@ -1,6 +1,8 @@
 """Validation against our FIX data dictionary: each problem gets the right SessionRejectReason and RefTagID."""
 import pytest
 import simplefix
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fixgw import dictionary as D
 from fixgw.framing import split_fields
@@ -82,3 +84,25 @@ def test_repeating_group_counts_and_order():
     bad_start = NOS + [(453, "1"), (447, "D"), (448, "ACME")]
     _, p = check(bad_start, "FIX.4.4")
     assert p.reason == D.GROUP_ORDER
+
+
+_TAGS = sorted(D.FIELDS) + [0, 99999]
+
+
+@given(st.lists(st.tuples(st.sampled_from(_TAGS), st.sampled_from(["", "1", "2", "Y", "10.5", "x", "AAPL", "-3",
+                                                                      "20261121-14:31:00.000", "D", "FIX.4.4"])),
+                max_size=20),
+       st.sampled_from(["FIX.4.2", "FIX.4.4"]), st.sampled_from(["D", "F", "8", "0", "A"]))
+def test_fast_path_accepts_only_what_the_full_check_accepts(body, begin, msgtype):
+    # header as a real message has it, then an arbitrary body: the one-pass check may only say "valid" when the
+    # full, reason-naming check finds nothing wrong either (otherwise it hands over and the full check decides)
+    pairs = [(8, begin), (9, "100"), (35, msgtype), (49, "A"), (56, "B"), (34, "2"), (52, "20261121-14:31:00")]
+    fields = [(str(t).encode(), v.encode()) for t, v in pairs + body + [(10, "000")]]
+    fast = D._valid_fast(fields, begin)
+    if fast is not None:
+        assert D._validate_full(fields, begin) == (msgtype, None)
+
+
+def test_fast_path_takes_a_plain_new_order():
+    assert D._valid_fast(split_fields(encode(NOS)), "FIX.4.2") == "D"
+    assert D._valid_fast(split_fields(encode(NOS + [(453, "0")])), "FIX.4.4") is None   # groups: full check
