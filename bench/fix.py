@@ -44,7 +44,6 @@ def encode_nos(seq: int, cl: str, sending_time: str) -> bytes:
 
 
 async def run(port: int, client_port: int, orders: int, latency_orders: int):
-    seen: dict[str, int] = {}
     count = 0
     last_ns = 0
     waiting: dict[str, asyncio.Future] = {}

@@ -10,7 +10,7 @@ import pytest
 from fixgw.fix_client import FixClient
 from fixgw.session import SessionConfig, SessionState
 from seqtrade.localcluster import LocalCluster, StreamWatch, refdata_with_ports
-from seqtrade.procs import free_port, wait_port
+from seqtrade.procs import free_port
 from sequencer import messages as M
 
 SEQ = "SEQTRADE"
