@@ -51,17 +51,18 @@ class AlgoContainer:
         self.timer_requests: list = []
         self.now = 0
         self._out: list = []
+        self._cause = 0                 # seq of the record being handled (0 in a timer)
 
     # -- entry points -----------------------------------------------------------------------------------------
     def handle(self, msg: M.Msg, now: int, seq: int) -> list:
-        self.now, self._out = now, []
+        self.now, self._out, self._cause = now, [], seq
         fn = self._handlers.get(type(msg))
         if fn is not None:
             fn(self, msg, seq)
         return self._out
 
     def on_timer(self, token: tuple, now: int) -> list:
-        self.now, self._out = now, []
+        self.now, self._out, self._cause = now, [], 0
         kind, order_id = token[0], token[1]
         p = self.parents.get(order_id)
         if p is None or p.done:
@@ -276,7 +277,7 @@ class AlgoContainer:
         p.children.append(child_id)
         p.live.append(child_id)
         self._out.append(M.ChildNewRequest(p.order_id, child_id, venue, p.symbol, p.side, qty, ord_type, px, tif,
-                                           session))
+                                           session, self._cause))
         return c
 
     def near_shown(self, p: AlgoParent) -> int:

@@ -155,6 +155,7 @@ class ChildNewRequest(Msg, tag=200):
     px: int = 0
     tif: str = "0"
     session: str = ""
+    cause_seq: int = 0               # the record the algo was handling when it decided (0: a timer): causal chains
 
 
 class ChildCancelRequest(Msg, tag=201):

@@ -183,3 +183,16 @@ def test_reference_data_tables_reach_the_algos():
     assert rows and set(rows[0]) == {"symbol", "easy_to_borrow", "borrow_rate_bp"}
     assert isinstance(rows[0]["borrow_rate_bp"], int) and isinstance(rows[0]["easy_to_borrow"], bool)
     assert h.box.ref.content_hash and h.box.ref.curve("AAPL").curve == "AAPL"
+
+
+def test_each_child_names_the_record_that_caused_it():
+    h = Harness()
+    oid, _ = h.order(qty=1000, px=PX)
+    started = [m for m in h.timers(T0) if isinstance(m, M.ChildNewRequest)]
+    assert [k.cause_seq for k in started] == [0]                 # made on the start timer
+    h.feed(M.VenueFill(started[0].child_id, "E1", 300, PX))      # the take filled; the rest rests at the limit
+    rest = [m for m in h.out if isinstance(m, M.ChildNewRequest)][-1]
+    assert rest.cause_seq == h.seq                               # made while handling the fill
+    out = h.feed(M.VenueCanceled(rest.child_id))                 # XNAS still shows the limit: it takes again
+    kids = [m for m in out if isinstance(m, M.ChildNewRequest)]
+    assert kids and all(k.cause_seq == h.seq for k in kids)
