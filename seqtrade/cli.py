@@ -107,6 +107,54 @@ def cmd_fixgw(a) -> int:
     return gateway.run_gateway(config.build(a.config, a.name))
 
 
+def cmd_replay(a) -> int:
+    from replay import apps as registry
+    from replay.explain import chain
+    from replay.runner import Divergence, replay, state_json
+    if a.explain:
+        print("\n".join(chain(a.log, a.explain)))
+        return 0
+    names = [n.strip() for n in a.apps.split(",") if n.strip()]
+    apps = {n: registry.make(n, a.street_seed) for n in names}
+    until_ns = None
+    if a.until_time:
+        until_ns = _ny_time_on_log_day(a.log, a.until_time)
+
+    def progress(n, rec, secs):
+        print(f"replay: {n:,} records, seq {rec.seq:,}, {n / secs:,.0f} msgs/s", file=sys.stderr, flush=True)
+    try:
+        res, runners = replay(a.log, apps, a.verify, a.until, until_ns, a.break_at, progress)
+    except Divergence as e:
+        print(f"replay: DIVERGED: {e}", file=sys.stderr)
+        return 1
+    rate = res.records / res.seconds if res.seconds else 0
+    checked = ", ".join(f"{n} {v:,} outputs identical" + (f", {res.mismatches[n]:,} differ" if res.mismatches[n]
+                                                          else "") for n, v in res.verified.items())
+    print(f"replay: {res.records:,} records to seq {res.last_seq:,} in {res.seconds:.1f} s ({rate:,.0f} msgs/s); "
+          f"{checked}", file=sys.stderr)
+    if res.stopped_at is not None or a.dump:
+        text = state_json(runners)
+        if a.dump:
+            with open(a.dump, "w") as f:
+                f.write(text + "\n")
+            print(f"replay: state at seq {res.last_seq} written to {a.dump}", file=sys.stderr)
+        else:
+            print(text)
+    return 1 if any(res.mismatches.values()) else 0
+
+
+def _ny_time_on_log_day(path: str, hhmmss: str) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    from sequencer.log import LogReader
+    day = LogReader(path).trading_day
+    try:
+        t = dt.datetime.strptime(f"{day} {hhmmss}", "%Y%m%d %H:%M:%S")
+    except ValueError:
+        raise ValueError(f"--until-time {hhmmss!r} must be HH:MM:SS (New York time)") from None
+    return int(t.replace(tzinfo=ZoneInfo("America/New_York")).timestamp()) * 1_000_000_000
+
+
 def cmd_demo(a) -> int:
     if a.spine:
         from . import demo
@@ -194,6 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--config", required=True, help="the cluster TOML with [fixgw.NAME] and [apps.NAME]")
     fg.add_argument("--name", required=True, help="the gateway's name in the config")
     fg.set_defaults(fn=cmd_fixgw)
+
+    rp = sub.add_parser("replay", help="replay a day's log through the current code of the deterministic apps")
+    rp.add_argument("log")
+    rp.add_argument("--apps", default="oms,algo", help="comma-separated: oms, algo, street (default oms,algo)")
+    rp.add_argument("--verify", action="store_true", help="stop at the first output that differs from the log's, "
+                                                          "show both side by side, exit 1")
+    rp.add_argument("--until", type=int, help="stop after this seq and print each app's state as JSON")
+    rp.add_argument("--until-time", help="stop at this New York time (HH:MM:SS) and print the state")
+    rp.add_argument("--dump", help="write the state JSON to this file (also without --until: the end of the log)")
+    rp.add_argument("--break-at", type=int, help="open the debugger (PYTHONBREAKPOINT) right before this seq")
+    rp.add_argument("--explain", metavar="ORDER", help="the causal chain of one client order (O123 or a ClOrdID)")
+    rp.add_argument("--street-seed", type=int, help="the simulated street's seed, to replay it too")
+    rp.set_defaults(fn=cmd_replay)
 
     dm = sub.add_parser("demo", help="run the demo end to end")
     dm.add_argument("--dir", default="demo-data")
