@@ -28,6 +28,7 @@ from .tcp import Acceptor
 _CLIENT_IN = frozenset(M.TAG_OF_CLASS[t] for t in (M.NewOrder, M.CancelRequest, M.ReplaceRequest))
 _OMS_OUT = frozenset(M.TAG_OF_CLASS[t] for t in (M.ExecReport, M.CancelReject))
 _REJECT = M.TAG_OF_CLASS[M.FixReject]
+_EXEC_REPORT = M.TAG_OF_CLASS[M.ExecReport]
 ORDER_TYPES = ("D", "F", "G", "H")
 
 
@@ -44,8 +45,6 @@ class ClientSession:
 
 
 class ClientGateway(Gateway):
-    kind = "client"
-
     def __init__(self, name: str, password: str, host: str, port: int, listen: tuple[str, int],
                  sessions: list[ClientSession], oms: str = "oms", schedule: str = "",
                  tls: ssl.SSLContext | None = None):
@@ -78,7 +77,7 @@ class ClientGateway(Gateway):
             route = self.by_client.get(m.client)
             if route is not None:
                 route.deliver(rec.seq, m, self.live)
-            if t == M.TAG_OF_CLASS[M.ExecReport]:
+            if t == _EXEC_REPORT:
                 for s, dc in self.drop_copies:
                     if not s.clients or m.client in s.clients:
                         dc.deliver(rec.seq, m, self.live)

@@ -50,8 +50,6 @@ def in_schedule(schedule: tuple[int, int] | None, now_ns: int) -> bool:
 class Gateway:
     """Subclasses fill ``self.routes`` and implement ``on_record`` (one sequenced record) and ``start_sessions``."""
 
-    kind = "gateway"
-
     def __init__(self, name: str, password: str, host: str, port: int, schedule: str = ""):
         self.name = name
         self.edge = EdgeClient(name, password, host, port, self._on_records, self.log)
@@ -62,7 +60,6 @@ class Gateway:
         self._mark_scheduled = False
         self.stop = asyncio.Event()          # set by SIGTERM: log the sessions out, then stop
         self._edge_stop = asyncio.Event()    # set after the final marks are submitted
-        self.last_seq = 0
 
     def log(self, text: str) -> None:
         print(f"{self.name}: {text}", file=sys.stderr, flush=True)
@@ -78,7 +75,6 @@ class Gateway:
                         route.apply_mark(m)
             else:
                 self.on_record(r)
-            self.last_seq = r.seq
 
     def on_record(self, rec) -> None:
         raise NotImplementedError

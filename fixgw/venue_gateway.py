@@ -48,8 +48,6 @@ class VenueSessionSettings:
 
 
 class VenueGateway(Gateway):
-    kind = "venue"
-
     def __init__(self, name: str, password: str, host: str, port: int, oms: str = "oms",
                  default: VenueSessionSettings | None = None, overrides: dict | None = None, schedule: str = "",
                  tls: ssl.SSLContext | None = None):
