@@ -10,6 +10,7 @@
     market_open = "09:30:00"  market_close = "16:00:00"   (New York time; on the DayStart record for the apps)
     max_subscriber_lag_bytes = 67108864   (a live subscriber further behind is cut off; it catches up from the log)
     validate_payloads = true
+    clock_sample_s = 10       (a ClockSample of the host time source this often, real seconds; 0 = none)
 
     [apps.NAME]
     password = "..."          (required: the credential the app gives in its HELLO)
@@ -52,6 +53,7 @@ class SequencerConfig:
     market_close: str = "16:00:00"
     max_subscriber_lag_bytes: int = 64 * 1024 * 1024
     validate_payloads: bool = True
+    clock_sample_s: float = 10.0
     apps: dict = field(default_factory=dict)  # name -> AppConfig
     path: str = "<defaults>"
 
@@ -59,7 +61,7 @@ class SequencerConfig:
 _SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsync": str,
              "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
              "market_open": str, "market_close": str,
-             "max_subscriber_lag_bytes": int, "validate_payloads": bool}
+             "max_subscriber_lag_bytes": int, "validate_payloads": bool, "clock_sample_s": (int, float)}
 _APP_KEYS = {"password": str, "class": str, "params": dict}
 
 
@@ -135,6 +137,8 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
     for k in ("clock_interval_ms", "port", "max_subscriber_lag_bytes"):
         if getattr(cfg, k) <= 0:
             raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be positive")
+    if cfg.clock_sample_s < 0:
+        raise ConfigError(path, find_line(text, "sequencer", "clock_sample_s"), "clock_sample_s must be 0 or more")
     if cfg.clock_speed <= 0:
         raise ConfigError(path, find_line(text, "sequencer", "clock_speed"), "clock_speed must be positive")
     apps = data.get("apps", {})

@@ -38,9 +38,13 @@ class Clock(Msg, tag=1):
 
 
 class ClockSample(Msg, tag=2):
-    """The sequencer's reading of the host time source against its sequencing clock (for the clock-sync report)."""
+    """The sequencer's reading of the host time source (the kernel's NTP discipline, see ``hostclock.py``), for the
+    clock synchronisation report: the host clock's estimated offset from the reference, its maximum error, and
+    whether the kernel counts the clock as synchronised at all."""
     host: str
     offset_ns: int
+    max_error_ns: int = -1     # -1: unknown
+    synced: bool = False
 
 
 class DayStart(Msg, tag=3):

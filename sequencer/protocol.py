@@ -6,11 +6,14 @@ client -> server
     HELLO      msgpack Hello                      first frame of every connection
     SUBMIT     msgpack [[source_seq, type, payload], ...]   a batch of outputs, in source_seq order
     SUBSCRIBE  from_seq:u64                       history from the log, then live
+    STATUS     (empty)                            operators' question, allowed without HELLO (no credentials: it
+                                                  reveals positions only, never data)
 server -> client
     WELCOME    msgpack Welcome                    answer to HELLO
     RECORDS    record frames exactly as in the log (see record.py), whole frames only
     CAUGHT_UP  seq:u64                            the history part of a subscription ended at this seq; live follows
     ERROR      utf-8 text                         the server closes the connection after it
+    STATUS     msgpack Status                     the answer: head, sequenced clock, every connection's position
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import struct
 
 import msgspec
 
-HELLO, WELCOME, SUBMIT, SUBSCRIBE, RECORDS, CAUGHT_UP, ERROR = 1, 2, 3, 4, 5, 6, 7
+HELLO, WELCOME, SUBMIT, SUBSCRIBE, RECORDS, CAUGHT_UP, ERROR, STATUS = 1, 2, 3, 4, 5, 6, 7, 8
 
 HEAD = struct.Struct("<IB")
 HEAD_SIZE = HEAD.size
@@ -37,6 +40,25 @@ class Welcome(msgspec.Struct):
     last_source_seq: int       # the highest source_seq of this app already sequenced: resend only what is above it
     head_seq: int              # the last seq in the log when the connection was accepted
     note: str = ""             # e.g. why this app's previous connection was cut off
+
+
+class SessionStatus(msgspec.Struct, array_like=True):
+    app: str
+    peer: str
+    since_ns: int              # host time of the connection (UTC ns), for operators
+    subscribed: bool
+    live: bool                 # caught up: receives records as they are sequenced
+    delivered_seq: int         # the last seq written to this connection (history or live)
+    last_source_seq: int       # the highest source_seq of this app sequenced
+
+
+class Status(msgspec.Struct):
+    trading_day: str
+    head_seq: int
+    clock_ns: int              # the sequenced clock now (what apps see as time)
+    clock_speed: float         # > 1: a compressed simulated day
+    log_path: str
+    sessions: list[SessionStatus]
 
 
 class ProtocolError(Exception):
@@ -105,3 +127,10 @@ def decode_hello(body: bytes) -> Hello:
 
 def decode_welcome(body: bytes) -> Welcome:
     return _welcome_dec.decode(body)
+
+
+_status_dec = msgspec.msgpack.Decoder(Status)
+
+
+def decode_status(body: bytes) -> Status:
+    return _status_dec.decode(body)

@@ -20,7 +20,7 @@ import sys
 import time
 from zoneinfo import ZoneInfo
 
-from . import messages, protocol, record
+from . import hostclock, messages, protocol, record
 from .config import SequencerConfig
 from .core import SequencerCore, SubmitError
 from .log import LogWriter, log_path
@@ -70,6 +70,8 @@ class Conn(asyncio.Protocol):
         self.offset = 0          # catch-up: next byte of the log to send
         self.paused = False
         self.closed = False
+        self.delivered_seq = 0   # the last seq written to this connection
+        self.since_ns = time.time_ns()
 
     # -- asyncio callbacks ------------------------------------------------------------------------------------
     def connection_made(self, transport):
@@ -142,6 +144,8 @@ class SequencerServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server = None
         self._tick_handle = None
+        self._next_sample = 0.0
+        self._host = hostclock.host_name()
 
     # -- dispatch ---------------------------------------------------------------------------------------------
     def dispatch(self, conn: Conn, kind: int, body: bytes):
@@ -154,6 +158,8 @@ class SequencerServer:
                 self.request_flush()  # what was sequenced before a bad item stays sequenced and is published
         elif kind == protocol.HELLO:
             self.hello(conn, protocol.decode_hello(body))
+        elif kind == protocol.STATUS:
+            conn.send(protocol.STATUS, protocol.encode(self.status()))
         elif kind == protocol.SUBSCRIBE:
             if conn.app is None:
                 raise ProtocolError("SUBSCRIBE before HELLO")
@@ -201,8 +207,10 @@ class SequencerServer:
         self._last_activity = time.monotonic_ns()
         out = protocol.frame(protocol.RECORDS, data)  # ... then publish the same bytes
         limit = self.cfg.max_subscriber_lag_bytes
+        head = self.log.committed_seq
         for conn in tuple(self.live):
             conn.transport.write(out)
+            conn.delivered_seq = head
             if conn.transport.get_write_buffer_size() > limit:
                 self.cut_off(conn, f"slow subscriber: more than {limit} bytes unsent; cut off at seq "
                                    f"{self.log.committed_seq}; reconnect and catch up from the log")
@@ -218,6 +226,7 @@ class SequencerServer:
     def subscribe(self, conn: Conn, from_seq: int):
         conn.subscribed = True
         from_seq = max(from_seq, 1)
+        conn.delivered_seq = from_seq - 1
         if from_seq > self.log.committed_seq:
             self.go_live(conn)
             return
@@ -243,25 +252,39 @@ class SequencerServer:
                 self.go_live(conn)
                 return
             chunk = os.pread(self._read_fd, min(CATCHUP_CHUNK, end - conn.offset), conn.offset)
-            cut = whole_frames(chunk)
+            cut, n = whole_frames(chunk)
             if cut == 0:  # one record larger than a chunk
                 length = record.FRAME.unpack_from(chunk)[0]
                 chunk = os.pread(self._read_fd, record.FRAME_SIZE + length, conn.offset)
-                cut = len(chunk)
+                cut, n = len(chunk), 1
             conn.send(protocol.RECORDS, chunk[:cut])
             conn.offset += cut
+            conn.delivered_seq += n
         self.loop.call_soon(self.pump, conn)
 
     def go_live(self, conn: Conn):
         conn.live = True
+        conn.delivered_seq = self.log.committed_seq
         self.live.append(conn)
         conn.send(protocol.CAUGHT_UP, protocol.U64.pack(self.log.committed_seq))
+
+    def status(self) -> protocol.Status:
+        conns = sorted((c for c in self.apps.values() if not c.closed), key=lambda c: c.app)
+        return protocol.Status(
+            self.trading_day, self.log.committed_seq, self.clock.now(), float(self.cfg.clock_speed), self.path,
+            [protocol.SessionStatus(c.app, c.peer, c.since_ns, c.subscribed, c.live, c.delivered_seq,
+                                    self.core.last_source_seq(c.app)) for c in conns])
 
     # -- time -------------------------------------------------------------------------------------------------
     def tick(self):
         interval = self.cfg.clock_interval_ms * 1_000_000
         if time.monotonic_ns() - self._last_activity >= interval:
             self.core.emit(messages.Clock(), self.clock.now())
+            self.request_flush()
+        if self.cfg.clock_sample_s and time.monotonic() >= self._next_sample:
+            self._next_sample = time.monotonic() + self.cfg.clock_sample_s
+            offset, max_error, synced = hostclock.sample()
+            self.core.emit(messages.ClockSample(self._host, offset, max_error, synced), self.clock.now())
             self.request_flush()
         self.log.maybe_sync()
         self._tick_handle = self.loop.call_later(self.cfg.clock_interval_ms / 1000 / 2, self.tick)
@@ -290,16 +313,17 @@ class SequencerServer:
         self.notice(f"stopped; log {self.path} ends at seq {self.log.committed_seq}")
 
 
-def whole_frames(chunk: bytes) -> int:
-    """Length of the longest prefix of ``chunk`` made of whole record frames."""
-    pos, end = 0, len(chunk)
+def whole_frames(chunk: bytes) -> tuple[int, int]:
+    """Length of the longest prefix of ``chunk`` made of whole record frames, and how many frames that is."""
+    pos, end, n = 0, len(chunk), 0
     unpack = record.FRAME.unpack_from
     while end - pos >= record.FRAME_SIZE:
         stop = pos + record.FRAME_SIZE + unpack(chunk, pos)[0]
         if stop > end:
             break
         pos = stop
-    return pos
+        n += 1
+    return pos, n
 
 
 async def serve_forever(cfg: SequencerConfig, ready=None):

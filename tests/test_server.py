@@ -17,7 +17,7 @@ PING = M.tag_of(M.Ping(0))
 def make_cfg(tmp, **kw):
     cfg = config.from_dict({
         "sequencer": {"port": 1, "data_dir": str(tmp), "trading_day": "20260105", "fsync": "batch",
-                      "clock_interval_ms": 10_000, **kw},
+                      "clock_interval_ms": 10_000, "clock_sample_s": 0, **kw},
         "apps": {"a": {"password": "pa"}, "b": {"password": "pb"}, "reader": {"password": "pr"}}})
     cfg.port = 0  # any free port
     return cfg
@@ -174,3 +174,42 @@ def test_config_errors_name_file_and_line(tmp_path):
     p.write_text('[sequencer]\nport = = 1\n')
     with pytest.raises(config.ConfigError, match=r"c.toml:2: not valid TOML"):
         config.load(str(p))
+
+
+def test_status_names_each_connection_and_how_far_it_has_been_sent(tmp_path):
+    from sequencer.status import query
+
+    async def main():
+        s = await started(make_cfg(tmp_path))
+        a, _ = await submit_n(s.port, "a", "pa", 1, 500)
+        while s.log.committed_seq < 501:
+            await asyncio.sleep(0.01)
+        got = await collect(s.port, 1, 501)      # a reader that has everything, then leaves
+        reader, _ = await connect("127.0.0.1", s.port, "b", "pb")
+        reader.subscribe(400)
+        await asyncio.sleep(0.2)
+        st = await asyncio.get_running_loop().run_in_executor(None, query, "127.0.0.1", s.port)
+        a.close()
+        reader.close()
+        s.close()
+        return got, st
+    got, st = asyncio.run(main())
+    assert len(got) == 501
+    assert (st.trading_day, st.head_seq) == ("20260105", 501)
+    by = {x.app: x for x in st.sessions}
+    assert sorted(by) == ["a", "b"]                 # the reader that left is gone
+    assert (by["a"].subscribed, by["a"].last_source_seq) == (False, 500)
+    assert (by["b"].subscribed, by["b"].live, by["b"].delivered_seq) == (True, True, 501)
+
+
+def test_clock_samples_record_the_host_time_source(tmp_path):
+    async def main():
+        s = await started(make_cfg(tmp_path, clock_sample_s=0.05, clock_interval_ms=20))
+        await asyncio.sleep(0.3)
+        s.close()
+    asyncio.run(main())
+    samples = [r.msg for r in read_all(str(tmp_path / "seq-20260105.log")) if isinstance(r.msg, M.ClockSample)]
+    assert len(samples) >= 2
+    assert all(m.host == socket.gethostname() for m in samples)
+    # what the kernel says: either synchronised with a bounded error, or not synchronised
+    assert all(m.max_error_ns >= 0 or not m.synced for m in samples)
