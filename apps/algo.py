@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from algo.container import AlgoContainer
-from sequencer.messages import TAG_OF_CLASS
+from sequencer.messages import TAG_OF_CLASS, DayStart
 from sequencer.record import Record
 
 from .runtime import MachineApp
+
+
+_DAY_START = TAG_OF_CLASS[DayStart]
 
 
 class AlgoApp(MachineApp):
@@ -20,8 +23,13 @@ class AlgoApp(MachineApp):
     def on_message(self, rec: Record) -> None:
         if rec.type in self._wanted:
             self._emit(self.box.handle(rec.msg, rec.ts, rec.seq))
+            if rec.type == _DAY_START:
+                self.schedule_close(rec)   # strategies stop at the close, as the OMS cancels back
 
     def on_timer(self, token) -> None:
+        if token == self.EOD:
+            self.on_close()
+            return
         self._emit(self.box.on_timer(token, self.now))
 
     def snapshot_state(self) -> dict:

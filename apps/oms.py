@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from oms.manager import OrderManager
-from sequencer.messages import TAG_OF_CLASS, DayStart, EndOfDay
+from sequencer.messages import TAG_OF_CLASS, DayStart
 from sequencer.record import Record
 
 from .runtime import MachineApp
@@ -24,13 +24,12 @@ class OmsApp(MachineApp):
     def on_message(self, rec: Record) -> None:
         if rec.type in self._wanted:
             self._emit(self.om.handle(rec.msg, rec.ts, rec.seq))
-        elif rec.type == _DAY_START and rec.msg.close_ns:
-            self.timers.schedule(rec.msg.close_ns, ("eod",))  # the close, on sequenced time
+        elif rec.type == _DAY_START:
+            self.schedule_close(rec)
 
     def on_timer(self, token) -> None:
-        if token == ("eod",):
-            # a timer has no record of its own: pass the last input's seq (end of day creates no order ids)
-            self._emit(self.om.handle(EndOfDay("market close"), self.now, self.om.seq))
+        if token == self.EOD:
+            self.on_close()
             return
         self._emit(self.om.on_timer(token, self.now))
 

@@ -182,6 +182,18 @@ class MachineApp(App):
     leaves the timers it wants in a ``timer_requests`` list of ``(at_ns, token)``. Subclasses set ``machine``."""
 
     machine = None
+    EOD = ("eod",)   # the timer token of the market close
+
+    def schedule_close(self, rec) -> None:
+        """On the day's DayStart: a timer at the market close, on sequenced time (``on_close`` then runs)."""
+        if rec.msg.close_ns:
+            self.timers.schedule(rec.msg.close_ns, self.EOD)
+
+    def on_close(self) -> None:
+        """The market closed: the machine gets an ``EndOfDay``. A timer has no record of its own: the OMS is given the
+        last input's seq (the end of day creates no ids), the algo 0 (its "made on a timer" cause)."""
+        from sequencer.messages import EndOfDay
+        self._emit(self.machine.handle(EndOfDay("market close"), self.now, getattr(self.machine, "seq", 0)))
 
     def _emit(self, outs) -> None:
         for m in outs:

@@ -14,6 +14,7 @@ class FixClient:
         self.cfg = cfg
         self.state = state or SessionState()
         self.got: list[tuple[str, dict[int, str]]] = []
+        self.got_ns: list[int] = []      # when each message in ``got`` arrived (monotonic), for latency figures
         self.raw_log: list[str] = []
         self._changed = asyncio.Event()
         self.conn = None
@@ -24,6 +25,7 @@ class FixClient:
         for t, val in fields:
             v.setdefault(int(t), val.decode(errors="replace"))
         self.got.append((msgtype, v))
+        self.got_ns.append(time.monotonic_ns())
         self._changed.set()
 
     def _log(self, text: str) -> None:

@@ -110,6 +110,32 @@ def client_request(msgtype: str, v: dict, client: str, account: str):
     raise MappingError(35, f"message type {msgtype} is not supported on this session", BIZ_UNSUPPORTED)
 
 
+def client_fix(m, transact_ns: int) -> tuple[str, list]:
+    """The FIX message a client sends for a stream request: the inverse of ``client_request`` (the client simulator
+    uses it, and a property test holds the two to each other)."""
+    t = (60, fix_time(transact_ns))
+    if isinstance(m, M.CancelRequest):
+        return "F", [(41, m.orig_cl_ord_id), (11, m.cl_ord_id), (55, m.symbol), (54, m.side), t]
+    px = [(44, M.format_price(m.px))] if m.ord_type == "2" else []
+    if isinstance(m, M.ReplaceRequest):
+        return "G", [(41, m.orig_cl_ord_id), (11, m.cl_ord_id), (21, "1"), (55, m.symbol), (54, m.side), t,
+                     (38, m.qty), (40, m.ord_type)] + px
+    if not isinstance(m, M.NewOrder):
+        raise TypeError(f"no client FIX message for {type(m).__name__}")
+    body = [(11, m.cl_ord_id), (21, "1")] + ([(1, m.account)] if m.account else []) + [
+        (55, m.symbol), (54, m.side), t, (38, m.qty), (40, m.ord_type)] + px + [(59, m.tif)]
+    body.append((847, TAG_OF_STRATEGY[m.strategy]))
+    if m.participation_bp:
+        body.append((849, str(Decimal(m.participation_bp) / 10_000)))
+    for tag, ns in ((168, m.start_ns), (9001, m.end_ns), (126, m.expire_ns)):
+        if ns:
+            body.append((tag, fix_time(ns)))
+    if m.locate_broker:
+        body.append((5700, m.locate_broker))
+    body += [(tag, m.params[name]) for tag, name in PARAM_TAGS.items() if name in m.params]
+    return "D", body
+
+
 def execution_report(er: M.ExecReport, begin: str, account: str = "") -> list:
     body = [(37, er.order_id), (11, er.cl_ord_id)]
     if er.orig_cl_ord_id:

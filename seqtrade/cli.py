@@ -159,8 +159,44 @@ def cmd_demo(a) -> int:
     if a.spine:
         from . import demo
         return demo.run(a.dir, a.pings)
-    from . import simday
-    return simday.run(a.dir, a.seed)
+    if a.in_process:
+        from . import simday
+        return simday.run(a.dir, a.seed)
+    import shutil
+    from . import clusterconfig, day, simcluster_files
+    shutil.rmtree(a.dir, ignore_errors=True)
+    path = simcluster_files.write(a.dir, a.speed, market_close=a.close)
+    c = clusterconfig.load(path)
+    print(f"seqtrade demo: a simulated trading day as real processes on this machine, 09:29 to {a.close} New York "
+          f"at x{a.speed:g}; cluster file {path}", flush=True)
+    return day.run_day(c)
+
+
+def cmd_cluster(a) -> int:
+    from . import cluster as ops
+    from . import clusterconfig
+    c = clusterconfig.load(a.config)
+    try:
+        if a.clustercmd == "start":
+            ops.start(c, a.host)
+            return 0
+        if a.clustercmd == "stop":
+            ops.stop(c, a.host)
+            return 0
+        if a.clustercmd == "status":
+            return ops.print_status(c)
+        if a.clustercmd == "exec":
+            return ops.exec_one(c, a.name)
+        from . import day
+        return day.run_day(c)
+    except ops.ClusterError as e:
+        print(f"seqtrade cluster: error: {e}", file=sys.stderr)
+        return 1
+
+
+def cmd_client_sim(a) -> int:
+    from . import clientsim
+    return clientsim.run(a)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,8 +292,35 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--street-seed", type=int, help="the simulated street's seed, to replay it too")
     rp.set_defaults(fn=cmd_replay)
 
-    dm = sub.add_parser("demo", help="run the demo end to end")
+    cl = sub.add_parser("cluster", help="run the day's cluster from its cluster file (deploy/*.sh wrap this)")
+    cs = cl.add_subparsers(dest="clustercmd", required=True)
+    for name, text in (("start", "start this host's processes in dependency order, waiting for each to be healthy"),
+                       ("stop", "stop this host's processes: clients and gateways first, the sequencer last"),
+                       ("status", "one line per process: pid, up since, last seq delivered, lag"),
+                       ("exec", "run one process in the foreground (for systemd units)"),
+                       ("day", "the automated day: start, trade, close, stop, post-trade jobs, archive, summary")):
+        x = cs.add_parser(name, help=text)
+        x.add_argument("--config", required=True, help="the cluster file (TOML)")
+        if name == "exec":
+            x.add_argument("name", help="the process's name ([process.NAME])")
+        else:
+            x.add_argument("--host", help="this machine's name in [hosts] (default: [cluster] host)")
+        x.set_defaults(fn=cmd_cluster)
+
+    cm = sub.add_parser("client-sim", help="a FIX client sending a day of VWAP/TWAP/POV/limit orders and checking "
+                                           "every execution report against the FIX state rules")
+    cm.add_argument("--config", required=True, help="the cluster file")
+    cm.add_argument("--name", required=True, help="its [process.NAME] (kind = \"client-sim\")")
+    cm.add_argument("--report", default="", help="where to write the JSON report (default run/NAME.report.json)")
+    cm.add_argument("--grace", type=float, default=60.0, help="real seconds after the close to wait for orders to end")
+    cm.set_defaults(fn=cmd_client_sim)
+
+    dm = sub.add_parser("demo", help="run a whole simulated trading day end to end and print the summary")
     dm.add_argument("--dir", default="demo-data")
+    dm.add_argument("--speed", type=float, default=100.0, help="the sequenced clock runs this many times real time")
+    dm.add_argument("--close", default="16:00:00", help="the market close (New York), to shorten the day")
+    dm.add_argument("--in-process", action="store_true", help="instead: the whole cluster in one process "
+                                                                "(deterministic, on the seeded street)")
     dm.add_argument("--seed", type=int, default=7, help="the simulated street's seed")
     dm.add_argument("--spine", action="store_true", help="instead: the spine demo (sequencer and two app processes, "
                                                           "one killed and restarted)")

@@ -271,7 +271,8 @@ class SequencerServer:
     def status(self) -> protocol.Status:
         conns = sorted((c for c in self.apps.values() if not c.closed), key=lambda c: c.app)
         return protocol.Status(
-            self.trading_day, self.log.committed_seq, self.clock.now(), float(self.cfg.clock_speed), self.path,
+            self.trading_day, self.log.committed_seq, self.clock.now(), float(self.cfg.clock_speed),
+            os.path.abspath(self.path),
             [protocol.SessionStatus(c.app, c.peer, c.since_ns, c.subscribed, c.live, c.delivered_seq,
                                     self.core.last_source_seq(c.app)) for c in conns])
 

@@ -61,7 +61,7 @@ class FixOrderEntry:
             self._reject(conn, o, "duplicate ClOrdID")
             return
         self.orders[key] = o
-        self._apply(self.venue.new_order(key, v[55], side_of(v[54]), int(v[38]), v.get(40, "2"), px, v.get(59, "0")))
+        self.apply(self.venue.new_order(key, v[55], side_of(v[54]), int(v[38]), v.get(40, "2"), px, v.get(59, "0")))
 
     def _cancel(self, conn, sess, v):
         key = (sess, v[41])
@@ -69,7 +69,7 @@ class FixOrderEntry:
         if o is None:
             self._unknown(conn, v, "1")
             return
-        self._apply(self.venue.cancel(key), cancel_cl=(v[11], "1"))
+        self.apply(self.venue.cancel(key), cancel_cl=(v[11], "1"))
 
     def _replace(self, conn, sess, v):
         key = (sess, v[41])
@@ -78,13 +78,14 @@ class FixOrderEntry:
             self._unknown(conn, v, "2")
             return
         px = parse_value(v[44], "px") if 44 in v else o.px
-        self._apply(self.venue.replace(key, int(v[38]), px), cancel_cl=(v[11], "2"))
+        self.apply(self.venue.replace(key, int(v[38]), px), cancel_cl=(v[11], "2"))
 
     def _unknown(self, conn, v: dict, response_to: str) -> None:
         conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, response_to), (102, "1"),
                             (58, "unknown order")])
 
-    def _apply(self, events, cancel_cl=None) -> None:
+    def apply(self, events, cancel_cl=None) -> None:
+        """Reports for what ``events`` did to our clients' orders (order entry, or the background flow)."""
         for e in events:
             kind = e[0]
             if kind in ("quote", "trade"):

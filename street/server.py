@@ -134,7 +134,9 @@ class VenueServer:
             due = int((self.sim_time() - self.t0_s) / self.step_s)
             while self.steps < due:
                 self.steps += 1
-                self._publish(self.sim.step(self.t0_s + self.steps * self.step_s, self.step_s))
+                events = self.sim.step(self.t0_s + self.steps * self.step_s, self.step_s)
+                self.entry.apply(events)   # the background flow fills resting client orders: report them
+                self._publish(events)
             await asyncio.sleep(max(self.step_s / self.speed, 0.001))
 
     async def serve(self, host: str, fix_port: int, md_port: int, admin_port: int, ready=None):

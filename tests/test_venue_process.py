@@ -98,3 +98,21 @@ def test_halt_and_reject_all_are_operations(venue):
     assert rej[58] == "venue is rejecting all orders"
     assert admin(venue[2], "reject off") == "ok reject off"
     assert admin(venue[2], "bogus").startswith("error: unknown command")
+
+
+def test_resting_order_filled_by_the_background_flow_is_reported(venue):
+    """A buy resting at the top of the book is hit by the simulated sellers between order entries: those fills must
+    reach the client as execution reports (they are what a venue's own flow does to our children)."""
+    fix, md, _ = venue
+
+    async def scenario():
+        top = next(u for u in await read_feed(md, 20) if u[0] == "Q" and u[3] == "AAPL")
+        bid = top[4]
+        from sequencer.messages import format_price
+        body = [(11, "REST-1"), (55, "AAPL"), (54, "1"), (60, "20261121-14:31:00.000"), (38, 5000), (40, "2"),
+                (44, format_price(bid)), (59, "0")]
+        return await order_entry(fix, [("D", body)], want=2, session="S2")
+    got = asyncio.run(scenario())
+    assert got[0][1][150] == "0"
+    fill = got[1][1]
+    assert fill[150] == "F" and int(fill[32]) > 0 and fill[11] == "REST-1"

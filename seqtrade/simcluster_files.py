@@ -1,0 +1,59 @@
+"""The files of a simulated cluster on this machine: the sample reference data on free ports and a cluster file with
+every process of a trading day (sequencer, OMS, algo, market data gateway, venue gateway, client gateway, drop copy
+gateway, three venue simulators and two client simulators, one on FIX 4.4 and one on FIX 4.2). ``seqtrade demo``
+writes and runs it; the integration test runs it through the start scripts; ``deploy/cluster.example.toml`` is the
+same cluster written out by hand."""
+from __future__ import annotations
+
+import os
+
+from .localcluster import refdata_with_ports, toml_table
+from .procs import free_port
+
+VENUES = {"XNAS": ["S1", "S2"], "ARCX": ["S1"], "EDGX": ["S1"]}
+
+
+def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_open: str = "09:30:00",
+          market_close: str = "16:00:00", post_trade: tuple = ("verify", "replay"), fsync: str = "batch",
+          trading_day: str = "") -> str:
+    """Writes ``dir/cluster.toml`` and ``dir/refdata/``; returns the cluster file's path."""
+    os.makedirs(dir, exist_ok=True)
+    refdata_with_ports(os.path.join(dir, "refdata"), VENUES)
+    client_port, drop_port = free_port(), free_port()
+    seq = {"host": "127.0.0.1", "port": free_port(), "data_dir": "data", "fsync": fsync, "clock_interval_ms": 50,
+           "clock_speed": float(speed), "clock_start": clock_start, "market_open": market_open,
+           "market_close": market_close, "clock_sample_s": 2}
+    if trading_day:
+        seq["trading_day"] = trading_day
+    text = "# A simulated trading day on one machine, written by seqtrade/simcluster_files.py\n\n"
+    text += toml_table("[cluster]", {"name": "sim", "host": "local", "run_dir": "run", "archive_dir": "archive",
+                                     "refdata": "refdata", "publisher": "refdata", "health_timeout_s": 60,
+                                     "post_trade": list(post_trade)})
+    text += toml_table("[hosts.local]", {"address": "127.0.0.1"})
+    text += toml_table("[sequencer]", seq)
+    for name, cls in (("oms", "apps.oms:OmsApp"), ("algo", "apps.algo:AlgoApp"), ("mdgw", ""), ("venuegw", ""),
+                      ("clientgw", ""), ("dropcopy", ""), ("refdata", "")):
+        text += toml_table(f"[apps.{name}]", {"password": f"pw-{name}", **({"class": cls} if cls else {})})
+    text += toml_table("[risk.firm]", {"max_order_qty": 1_000_000, "max_order_notional": 100_000_000.0})
+    text += toml_table("[fixgw.venuegw]", {"kind": "venue", "begin": "FIX.4.4", "heartbeat_s": 10})
+    text += toml_table("[fixgw.clientgw]", {"kind": "client", "listen": f"127.0.0.1:{client_port}"})
+    for target, begin in (("CLIENT1", "FIX.4.4"), ("CLIENT2", "FIX.4.2")):
+        text += toml_table("[[fixgw.clientgw.sessions]]", {"target": target, "sender": "SEQTRADE", "begin": begin,
+                                                          "heartbeat_s": 10})
+    text += toml_table("[fixgw.dropcopy]", {"kind": "client", "listen": f"127.0.0.1:{drop_port}"})
+    text += toml_table("[[fixgw.dropcopy.sessions]]", {"target": "DROP1", "sender": "SEQTRADE", "begin": "FIX.4.4",
+                                                      "role": "dropcopy", "heartbeat_s": 10})
+    procs = [("sequencer", {"kind": "sequencer"}), ("oms", {"kind": "app"}), ("algo", {"kind": "app"})]
+    procs += [(f"venue_{v.lower()}", {"kind": "venue", "venue": v, "seed": 7, "begin": "FIX.4.4"}) for v in VENUES]
+    procs += [("mdgw", {"kind": "mdgw"}), ("venuegw", {"kind": "fixgw"}), ("clientgw", {"kind": "fixgw"}),
+              ("dropcopy", {"kind": "fixgw"}),
+              ("client_sim_1", {"kind": "client-sim", "gateway": "clientgw", "sender": "CLIENT1", "begin": "FIX.4.4",
+                                "part": "1/2"}),
+              ("client_sim_2", {"kind": "client-sim", "gateway": "clientgw", "sender": "CLIENT2", "begin": "FIX.4.2",
+                                "part": "2/2"})]
+    for name, kv in procs:
+        text += toml_table(f"[process.{name}]", kv)
+    path = os.path.join(dir, "cluster.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
