@@ -207,6 +207,9 @@ def start(c: Cluster, host: str | None = None) -> dict[str, subprocess.Popen]:
 def stop_one(c: Cluster, p: Process) -> str:
     info = running(c, p)
     if info is None:
+        if os.path.exists(_pid_path(c, p)):   # it ended on its own (a client simulator at the end of its day)
+            os.remove(_pid_path(c, p))
+            return "not running (had exited)"
         return "not running"
     pid, t0 = info["pid"], time.monotonic()
     os.kill(pid, signal.SIGTERM)

@@ -165,7 +165,7 @@ def _process(text: str, path: str, name: str, p: dict, c: Cluster) -> Process:
     if proc.host not in c.hosts:
         raise err("host", f"host {proc.host!r} is not in [hosts] ({', '.join(c.hosts)})")
     if kind in ("app", "mdgw", "fixgw") and name not in c.seq.apps:
-        raise err("kind", f"a {kind} process needs its sequencer credentials in [apps.{name}]")
+        raise err("kind", f"a {kind!r} process needs its sequencer credentials in [apps.{name}]")
     gw_kind = ""
     if kind == "fixgw":
         if name not in c.fixgw:

@@ -31,6 +31,7 @@ class FixOrderEntry:
     def __init__(self, venue: VenueSim):
         self.venue = venue
         self.orders: dict = {}            # (session, ClOrdID) -> _Order
+        self.fills = self.filled_qty = 0  # what this venue executed for its FIX clients (its own view of the day)
         self.conns: dict = {}             # session -> its latest connection
         self._exec = 0
 
@@ -98,6 +99,8 @@ class FixOrderEntry:
                 self._er(o, "0", "0")
             elif kind == "fill":
                 o.cum += e[3]
+                self.fills += 1
+                self.filled_qty += e[3]
                 o.notional += e[3] * e[4]
                 self._er(o, "F", "2" if o.cum >= o.qty else "1", last=(e[3], e[4], e[5]))
             elif kind == "reject":

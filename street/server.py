@@ -156,6 +156,7 @@ class VenueServer:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         task.cancel()
+        _log(f"{self.sim.venue} stopping: {self.entry.fills} fills to FIX clients, {self.entry.filled_qty} shares")
 
 
 def run(a) -> int:
