@@ -194,6 +194,11 @@ def cmd_cluster(a) -> int:
         return 1
 
 
+def cmd_report(a) -> int:
+    from posttrade import report
+    return report.run(a.kind, a.log, a.out, a.submitter, a.imid, a.crd)
+
+
 def cmd_client_sim(a) -> int:
     from . import clientsim
     return clientsim.run(a)
@@ -258,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     vn.add_argument("--seed", type=int, default=1)
     vn.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times real time")
     vn.add_argument("--clock-start", default="09:30:00", help="simulated New York time at start")
+    vn.add_argument("--clock-from", metavar="HOST:PORT", help="run on the sequencer's clock (speed and time) instead; "
+                                                                "--clock-start is then where the steps start")
     vn.add_argument("--step-ms", type=int, default=1000, help="liquidity step, simulated milliseconds")
     vn.add_argument("--begin", choices=("FIX.4.2", "FIX.4.4"), default="FIX.4.2")
     vn.add_argument("--host", default="127.0.0.1")
@@ -314,6 +321,20 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--report", default="", help="where to write the JSON report (default run/NAME.report.json)")
     cm.add_argument("--grace", type=float, default=60.0, help="real seconds after the close to wait for orders to end")
     cm.set_defaults(fn=cmd_client_sim)
+
+    rp2 = sub.add_parser("report", help="post-trade jobs over a closed day's log: CAT, OATS (retired), activity, "
+                                        "clock sync, Rule 606(b)(3), TCA")
+    rp2.add_argument("kind", choices=("cat", "oats", "activity", "clock", "606", "tca"),
+                     help="cat: CAT order events (.json.bz2 + .meta.json, validated); oats: the RETIRED OATS FORE "
+                          "format (FINRA retired OATS on 1 Sept 2021; for archives only); activity: daily activity "
+                          "and supervision flags; clock: clock synchronisation against 50 ms; 606: Rule 606(b)(3) "
+                          "not-held report per client (XML); tca: execution quality per order with PNG charts")
+    rp2.add_argument("--log", required=True)
+    rp2.add_argument("--out", required=True, help="output directory")
+    rp2.add_argument("--submitter", default="99999", help="CAT submitter id")
+    rp2.add_argument("--imid", default="SEQT", help="CAT reporter IMID (also the OATS MPID)")
+    rp2.add_argument("--crd", default="999999", help="the firm's CRD")
+    rp2.set_defaults(fn=cmd_report)
 
     dm = sub.add_parser("demo", help="run a whole simulated trading day end to end and print the summary")
     dm.add_argument("--dir", default="demo-data")

@@ -56,11 +56,11 @@ def command(c: Cluster, p: Process) -> list[str]:
         args = ["fixgw", "--config", cfg, "--name", p.name]
     elif p.kind == "client-sim":
         args = ["client-sim", "--config", cfg, "--name", p.name]
-    else:  # venue simulator: its clock starts where the sequenced clock is now, at the same speed
-        st = query(*c.sequencer_address())
-        start = dt.datetime.fromtimestamp(st.clock_ns / 1e9, NY).strftime("%H:%M:%S")
-        args = ["venue", "--id", p.venue, "--refdata", c.at(c.refdata), "--seed", str(p.seed), "--speed",
-                str(st.clock_speed), "--clock-start", start, "--begin", p.begin, "--host", c.hosts[p.host]]
+    else:  # venue simulator on the sequencer's clock, stepping from the day's clock start (or the open)
+        host, port = c.sequencer_address()
+        args = ["venue", "--id", p.venue, "--refdata", c.at(c.refdata), "--seed", str(p.seed), "--clock-from",
+                f"{host}:{port}", "--clock-start", c.seq.clock_start or c.seq.market_open, "--begin", p.begin,
+                "--host", c.hosts[p.host]]
     return [sys.executable, "-m", "seqtrade", *args, *[str(x) for x in p.args]]
 
 

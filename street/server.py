@@ -31,7 +31,7 @@ def _log(msg: str) -> None:
 class VenueServer:
     def __init__(self, venue_id: str, refdata_dir: str, seed: int = 1, speed: float = 1.0,
                  clock_start: str = "09:30:00", step_ms: int = 1000, begin: str = "FIX.4.2",
-                 liquidity: bool = True):
+                 liquidity: bool = True, clock=None):
         rd = load_dir(refdata_dir)
         if venue_id not in rd.venues:
             raise ValueError(f"venue {venue_id!r} is not in {refdata_dir}/venues.csv (known: {', '.join(rd.venues)})")
@@ -52,8 +52,18 @@ class VenueServer:
         self.feed_seq = 0
         self.steps = 0
         self._start = time.monotonic()
+        self.clock = clock
+        if clock is not None:
+            from sequencer.server import day_time_ns
+            self._midnight_ns = day_time_ns(clock.trading_day, "00:00:00")
+            self.speed = clock.speed
 
     def sim_time(self) -> float:
+        """Seconds after midnight New York. With ``clock`` (the sequencer's, ``sequencer.status.SequencedClock``)
+        every venue of a cluster steps its agents at the same simulated instants from ``clock_start``, whenever
+        its process started, so venues sharing a seed share the fair price at every instant."""
+        if self.clock is not None:
+            return (self.clock.now() - self._midnight_ns) / 1e9
         return self.t0_s + (time.monotonic() - self._start) * self.speed
 
     # -- order entry and feed -----------------------------------------------------------------------------------
@@ -160,7 +170,12 @@ class VenueServer:
 
 
 def run(a) -> int:
-    srv = VenueServer(a.id, a.refdata, a.seed, a.speed, a.clock_start, a.step_ms, a.begin, not a.no_liquidity)
+    clock = None
+    if a.clock_from:
+        from sequencer.status import SequencedClock
+        host, _, port = a.clock_from.rpartition(":")
+        clock = SequencedClock(host or "127.0.0.1", int(port))
+    srv = VenueServer(a.id, a.refdata, a.seed, a.speed, a.clock_start, a.step_ms, a.begin, not a.no_liquidity, clock)
     fix_port = a.fix_port if a.fix_port is not None else srv.ref["fix_port"]
     md_port = a.md_port if a.md_port is not None else srv.ref["md_port"]
     asyncio.run(srv.serve(a.host, fix_port, md_port, a.admin_port))

@@ -135,8 +135,11 @@ class VenueSim:
         return out
 
     def rekey(self, old_key, new_key) -> None:
-        """A FIX replace gives the order a new ClOrdID: later messages name it by the new one."""
-        oid = self.by_key.pop(old_key)
+        """A FIX replace gives the order a new ClOrdID: later messages name it by the new one. A replace that
+        crossed and filled the order in full has already closed it (its fills follow the replace in the events)."""
+        oid = self.by_key.pop(old_key, None)
+        if oid is None:
+            return
         self.by_key[new_key] = oid
         self.clients[oid].key = new_key
 

@@ -1,0 +1,220 @@
+"""``seqtrade report cat``: the day's CAT order events for an agency algo broker (equities, Industry Member).
+
+What is reported, from the log:
+* MENO for each client order the OMS accepted (received from a customer, not another CAT reporter): at the time the
+  order was sequenced, ``orderID`` = our order id, ``deptType`` A (the agency algo desk), ``handlingInstructions``
+  ALG and NH (not held) when the client chose an algo; ``firmDesignatedID`` and ``accountHolderType`` from the
+  reference data's ``clients`` table. An order the OMS rejected never became an order: no event.
+* MEOR for each child order routed to an exchange, reported against the parent order (the route of a slice of the
+  client order); ``destination`` is the venue's CAT Exchange ID from the reference data, ``session`` the FIX session,
+  ``routedOrderID`` the ClOrdID sent; ``routeRejectedFlag`` when the exchange rejected it.
+* MEMR when an exchange acknowledged a replace of a route (``priorRoutedOrderID`` the ClOrdID it replaced), MECR
+  when an exchange confirmed a cancel we asked for (cancelQty = what was open).
+* MEOM when a client's cancel/replace took effect; MEOC when a client order was cancelled or expired, in full
+  (``initiator`` C when the client asked, with ``requestTimestamp``; F when the firm ended it at the close or on
+  expiry).
+Timestamps are the sequenced times in Eastern Time to the nanosecond (``YYYYMMDD HHMMSS.CCCNNNNNN``).
+
+Files: ``<submitter>_<IMID>_<YYYYMMDD>_OrderEvents_<NNNNNN>.json.bz2`` (newline-delimited JSON, at most
+``MAX_RECORDS`` per file) and a ``.meta.json`` beside each with the record count and the SHA-256 of the compressed
+file. Every record is validated first (``catvalidate``); an invalid one stops the job before anything is written,
+naming the record and the field. The same log gives byte-identical files.
+"""
+from __future__ import annotations
+
+import bz2
+import hashlib
+import json
+import os
+
+from .catvalidate import Validator
+from .daylog import DayLog, et_stamp, px
+
+MAX_RECORDS = 100_000          # the Reporter Portal's per-file limit: also fine for SFTP
+SIDE = {"1": "B", "2": "SL", "5": "SS", "6": "SX"}
+ORDER_TYPE = {"1": "MKT", "2": "LMT"}
+
+
+class CatFirm:
+    def __init__(self, submitter: str = "99999", imid: str = "SEQT", crd: str = "999999"):
+        self.submitter, self.imid, self.crd = submitter, imid, crd
+
+
+def _tif(tif: str, day: str) -> dict:
+    if tif == "3":
+        return {"IOC": True}
+    if tif == "1":
+        return {"GTC": True}
+    return {"DAY": int(day)}
+
+
+class Builder:
+    def __init__(self, log: DayLog, firm: CatFirm):
+        self.log, self.firm = log, firm
+        self.day = log.trading_day
+        self.n = 0
+        self.out: list[dict] = []
+        self.clients = {r["client"]: r for r in log.tables.get("clients", [])}
+
+    def _base(self, event: str, ts: int, order_key_ts: int, order_id: str, symbol: str) -> dict:
+        self.n += 1
+        stamp = et_stamp(ts)
+        return {"actionType": "NEW", "firmROEID": f"{stamp[:8]}_{self.n}", "type": event,
+                "CATReporterIMID": self.firm.imid, "orderKeyDate": et_stamp(order_key_ts), "orderID": order_id,
+                "symbol": symbol, "eventTimestamp": stamp, "manualFlag": False}
+
+    def build(self) -> list[dict]:
+        events: list[tuple[int, int, dict]] = []   # (ts, order of creation, record): the file is in time order
+        for o in self.log.orders.values():
+            for rec in self._client_order(o):
+                events.append((rec[0], len(events), rec[1]))
+        for c in self.log.children.values():
+            parent = self.log.orders.get(c.order.parent_id)
+            if parent is None:
+                continue
+            for rec in self._route(c, parent):
+                events.append((rec[0], len(events), rec[1]))
+        events.sort(key=lambda e: (e[0], e[1]))
+        self.n = 0
+        out = []
+        for ts, _, rec in events:            # number firmROEIDs in the file's order
+            self.n += 1
+            rec["firmROEID"] = f"{rec['eventTimestamp'][:8]}_{self.n}"
+            out.append(rec)
+        return out
+
+    def _client_order(self, o):
+        n = o.new
+        fd = self.clients.get(n.client, {})
+        r = self._base("MENO", o.new_ts, o.new_ts, o.order_id, n.symbol)
+        r.update({"electronicDupFlag": False, "deptType": "A", "solicitationFlag": False, "side": SIDE[n.side]})
+        if n.ord_type == "2":
+            r["price"] = px(n.px)
+        r.update({"quantity": n.qty, "orderType": ORDER_TYPE[n.ord_type], "timeInForce": _tif(n.tif, self.day),
+                  "tradingSession": "REG"})
+        if n.strategy and n.strategy != "LIMIT":
+            r["handlingInstructions"] = {"ALG": True, "NH": True}
+        r.update({"custDspIntrFlag": False})
+        if "fdid" in fd:
+            r["firmDesignatedID"] = fd["fdid"]
+        if "account_holder_type" in fd:
+            r["accountHolderType"] = fd["account_holder_type"]
+        r.update({"affiliateFlag": False, "negotiatedTradeFlag": False, "representativeInd": "N"})
+        yield o.new_ts, r
+        qty, cum = n.qty, 0
+        for ts, er in o.reports:
+            cum = er.cum_qty
+            if er.exec_type == "5":          # a client cancel/replace took effect
+                req = self.log.requests.get((n.client, er.cl_ord_id))
+                m = self._base("MEOM", ts, o.new_ts, o.order_id, n.symbol)
+                m.update({"electronicDupFlag": False})
+                if req:
+                    m["requestTimestamp"] = et_stamp(req[0])
+                m.update({"initiator": "C", "side": SIDE[n.side]})
+                if er.ord_type == "2":
+                    m["price"] = px(er.px)
+                m.update({"quantity": er.order_qty, "leavesQty": er.leaves_qty,
+                          "orderType": ORDER_TYPE.get(er.ord_type, "LMT"), "timeInForce": _tif(n.tif, self.day),
+                          "tradingSession": "REG", "isoInd": "NA", "custDspIntrFlag": False,
+                          "representativeInd": "N"})
+                if n.strategy and n.strategy != "LIMIT":
+                    m["handlingInstructions"] = {"ALG": True, "NH": True}
+                qty = er.order_qty
+                yield ts, m
+            elif er.exec_type in ("4", "C"):
+                req = self.log.requests.get((n.client, er.cl_ord_id))
+                by_client = er.exec_type == "4" and req is not None and er.orig_cl_ord_id != ""
+                m = self._base("MEOC", ts, o.new_ts, o.order_id, n.symbol)
+                m.update({"cancelQty": qty - cum, "leavesQty": 0, "initiator": "C" if by_client else "F"})
+                if by_client:
+                    m["requestTimestamp"] = et_stamp(req[0])
+                yield ts, m
+
+    def _route(self, c, parent):
+        ch = c.order
+        venue = self.log.venues.get(ch.venue)
+        dest = venue.cat_id if venue else ch.venue
+        rejected = any(type(m).__name__ == "VenueReject" for _, m in c.events)
+        r = self._base("MEOR", c.ts, parent.new_ts, parent.order_id, ch.symbol)
+        r.update({"electronicDupFlag": False, "destination": dest, "destinationType": "E",
+                  "routedOrderID": ch.child_id})
+        if ch.session:
+            r["session"] = ch.session
+        r["side"] = SIDE[ch.side]
+        if ch.ord_type == "2":
+            r["price"] = px(ch.px)
+        r.update({"quantity": ch.qty, "orderType": ORDER_TYPE[ch.ord_type], "timeInForce": _tif(ch.tif, self.day),
+                  "tradingSession": "REG", "affiliateFlag": False, "isoInd": "NA", "routeRejectedFlag": rejected,
+                  "dupROIDCond": False, "multiLegInd": False})
+        yield c.ts, r
+        # the venue gateway's ClOrdIDs: the child id, then child.N for the N-th cancel or replace it sent
+        sent, routed, qty, cum, cancel_asked, replace_id = 0, ch.child_id, ch.qty, 0, False, ""
+        for ts, m in c.events:
+            kind = type(m).__name__
+            if kind in ("ChildCancel", "ChildReplace"):
+                sent += 1
+                if kind == "ChildReplace":
+                    replace_id = f"{ch.child_id}.{sent}"
+                cancel_asked |= kind == "ChildCancel"
+            elif kind == "VenueFill":
+                cum += m.last_qty
+            elif kind == "VenueReplaced":
+                new_id = replace_id or routed
+                mr = self._base("MEMR", ts, parent.new_ts, parent.order_id, ch.symbol)
+                mr.update({"destination": dest, "destinationType": "E", "routedOrderID": new_id,
+                           "priorRoutedOrderID": routed})
+                if ch.session:
+                    mr["session"] = ch.session
+                mr["side"] = SIDE[ch.side]
+                if ch.ord_type == "2":
+                    mr["price"] = px(m.px)
+                mr.update({"quantity": m.qty, "orderType": ORDER_TYPE[ch.ord_type],
+                           "timeInForce": _tif(ch.tif, self.day), "tradingSession": "REG", "affiliateFlag": False,
+                           "isoInd": "NA", "routeRejectedFlag": False, "dupROIDCond": False, "multiLegInd": False})
+                routed, qty = new_id, m.qty
+                yield ts, mr
+            elif kind == "VenueCanceled" and cancel_asked:
+                mc = self._base("MECR", ts, parent.new_ts, parent.order_id, ch.symbol)
+                mc.update({"cancelQty": max(qty - cum, 0), "destination": dest, "destinationType": "E",
+                           "routedOrderID": routed})
+                if ch.session:
+                    mc["session"] = ch.session
+                mc.update({"routeRejectedFlag": False, "multiLegInd": False})
+                yield ts, mc
+
+
+def file_base(firm: CatFirm, day: str, number: int) -> str:
+    return f"{firm.submitter}_{firm.imid}_{day}_OrderEvents_{number:06d}"
+
+
+def write(log: DayLog, out_dir: str, firm: CatFirm | None = None) -> list[str]:
+    """Validates every record, then writes the data and metadata files. Returns the data files' paths."""
+    firm = firm or CatFirm()
+    records = Builder(log, firm).build()
+    v = Validator(firm.imid)
+    for i, r in enumerate(records, 1):
+        v.check(r, i)                       # raises CatInvalid before anything is written
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for k in range(0, max(len(records), 1), MAX_RECORDS):
+        chunk = records[k:k + MAX_RECORDS]
+        base = file_base(firm, log.trading_day, k // MAX_RECORDS + 1)
+        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in chunk).encode()
+        data = bz2.compress(text, 9)
+        path = os.path.join(out_dir, base + ".json.bz2")
+        with open(path, "wb") as f:
+            f.write(data)
+        meta = {"type": "META", "doneForDay": True, "fileGenerationDate": log.trading_day,
+                "submitter": firm.submitter, "fileVersion": "4.1.0", "reporter": firm.imid,
+                "files": [{"fileName": base + ".json.bz2", "recordCount": len(chunk),
+                           "compressedHash": hashlib.sha256(data).hexdigest()}]}
+        with open(os.path.join(out_dir, base + ".meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+            f.write("\n")
+        paths.append(path)
+    return paths
+
+
+def read(path: str) -> list[dict]:
+    with bz2.open(path, "rt") as f:
+        return [json.loads(line) for line in f]

@@ -1,0 +1,145 @@
+"""One pass over a closed day's log, keeping what the post-trade jobs need: the day's reference data, every client
+order with its reports, every child order with what the venue did to it, the consolidated NBBO and the market's
+trades per symbol, and the sequencer's clock samples. The jobs read the log, never the live system."""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import sys
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sequencer import messages as M
+from sequencer import record
+from sequencer.log import LogReader
+
+NY = ZoneInfo("America/New_York")
+T = M.TAG_OF_CLASS
+KEEP = {T[c] for c in (M.DayStart, M.Security, M.Venue, M.RefTable, M.NewOrder, M.CancelRequest, M.ReplaceRequest,
+                       M.ExecReport, M.CancelReject, M.ChildOrder, M.ChildCancel, M.ChildReplace, M.VenueAck,
+                       M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject, M.Quote,
+                       M.Trade, M.ClockSample, M.FixReject)}
+
+
+@dataclass
+class Order:
+    order_id: str
+    new: M.NewOrder
+    new_ts: int                      # when the client's order was sequenced (received)
+    reports: list = field(default_factory=list)   # [(ts, ExecReport)]
+
+    @property
+    def last(self) -> M.ExecReport:
+        return self.reports[-1][1]
+
+
+@dataclass
+class Child:
+    order: M.ChildOrder
+    ts: int
+    events: list = field(default_factory=list)    # [(ts, msg)] venue answers and our cancels/replaces
+
+
+class DayLog:
+    def __init__(self, path: str, progress: bool = False):
+        self.path = path
+        r = LogReader(path)
+        self.trading_day = r.trading_day
+        self.open_ns = self.close_ns = 0
+        self.securities: dict[str, M.Security] = {}
+        self.venues: dict[str, M.Venue] = {}
+        self.tables: dict[str, list[dict]] = {}
+        self.orders: dict[str, Order] = {}                 # by order id, in arrival order
+        self.rejected: list[tuple[int, M.NewOrder, M.ExecReport]] = []
+        self.requests: dict[tuple, tuple[int, M.Msg]] = {}  # (client, cl_ord_id) -> (ts, request)
+        self.cancel_rejects: list[tuple[int, M.CancelReject]] = []
+        self.children: dict[str, Child] = {}
+        self.nbbo: dict[str, list] = {}                    # symbol -> [(ts, bid_px, ask_px)]
+        self.trades: dict[str, list] = {}                  # symbol -> [(ts, px, qty, venue)]
+        self.clock: list[tuple[int, M.ClockSample]] = []
+        self.fix_rejects: list[tuple[int, M.FixReject]] = []
+        self.records = 0
+        self.last_ts = 0
+        n = 0
+        for _off, body in r.raw_from(1):
+            n += 1
+            if progress and n % 500_000 == 0:
+                print(f"  read {n:,} records", file=sys.stderr, flush=True)
+            if record.peek_head(body)[3] in KEEP:
+                rec = record.decode_body(body)
+                self._take(rec.ts, rec.msg)
+        self.records = n
+
+    def _take(self, ts: int, m) -> None:
+        self.last_ts = ts
+        t = type(m)
+        if t is M.Quote:
+            if m.venue == "":
+                self.nbbo.setdefault(m.symbol, []).append((ts, m.bid_px, m.ask_px))
+        elif t is M.Trade:
+            self.trades.setdefault(m.symbol, []).append((ts, m.px, m.qty, m.venue))
+        elif t is M.ChildOrder:
+            self.children[m.child_id] = Child(m, ts)
+        elif t in (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,
+                   M.ChildCancel, M.ChildReplace):
+            c = self.children.get(m.child_id)
+            if c is not None:
+                c.events.append((ts, m))
+        elif t is M.ExecReport:
+            o = self.orders.get(m.order_id)
+            if o is None:
+                req = self.requests.get((m.client, m.cl_ord_id))
+                if m.exec_type == "8" or req is None or type(req[1]) is not M.NewOrder:
+                    if req is not None:
+                        self.rejected.append((ts, req[1], m))
+                    return
+                o = self.orders[m.order_id] = Order(m.order_id, req[1], req[0])
+            o.reports.append((ts, m))
+        elif t in (M.NewOrder, M.CancelRequest, M.ReplaceRequest):
+            self.requests[(m.client, m.cl_ord_id)] = (ts, m)
+        elif t is M.CancelReject:
+            self.cancel_rejects.append((ts, m))
+        elif t is M.ClockSample:
+            self.clock.append((ts, m))
+        elif t is M.FixReject:
+            self.fix_rejects.append((ts, m))
+        elif t is M.Security:
+            self.securities[m.symbol] = m
+        elif t is M.Venue:
+            self.venues[m.venue] = m
+        elif t is M.RefTable:
+            self.tables[m.name] = [dict(zip(m.columns, row)) for row in m.rows]
+        elif t is M.DayStart:
+            self.open_ns, self.close_ns = m.open_ns, m.close_ns
+
+    def nbbo_at(self, symbol: str, ts: int) -> tuple[int, int] | None:
+        """The consolidated NBBO (bid, ask) in force at ``ts`` (the last one sequenced at or before it)."""
+        q = self.nbbo.get(symbol)
+        if not q:
+            return None
+        i = bisect.bisect_right(q, (ts, float("inf"), float("inf"))) - 1
+        return (q[i][1], q[i][2]) if i >= 0 else None
+
+
+    def nbbo_after(self, symbol: str, ts: int) -> tuple[int, int] | None:
+        """The first NBBO sequenced after ``ts`` (market data starts when an app subscribes, which an order causes)."""
+        q = self.nbbo.get(symbol)
+        if not q:
+            return None
+        i = bisect.bisect_left(q, (ts,))
+        return (q[i][1], q[i][2]) if i < len(q) else None
+
+
+def et(ns: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ns // 1_000_000_000, NY)
+
+
+def et_stamp(ns: int) -> str:
+    """CAT's string Timestamp in Eastern Time to the nanosecond: ``YYYYMMDD HHMMSS.CCCNNNNNN`` (25 characters)."""
+    return et(ns).strftime("%Y%m%d %H%M%S") + f".{ns % 1_000_000_000:09d}"
+
+
+def px(v: int) -> int | float:
+    """A price or amount in PRICE_SCALE units as a JSON number: exact (6 decimals at most), whole numbers as ints."""
+    whole, frac = divmod(v, M.PRICE_SCALE)
+    return whole if frac == 0 else v / M.PRICE_SCALE

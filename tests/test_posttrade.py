@@ -1,0 +1,184 @@
+"""Post-trade jobs on a recorded sample day (the in-process cluster, seeded, so the day and hence every report is the
+same on any machine): golden files, byte-identical output from the same log, every CAT record valid against the
+schema, and deliberately broken records caught with the record and the field named.
+
+Regenerate the golden files after an intended change with ``UPDATE_GOLDEN=1 pytest tests/test_posttrade.py``
+and review the diff."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from apps.simcluster import SimCluster
+from posttrade import activity, cat, clocksync, oats, rule606, tca
+from posttrade.catvalidate import CatInvalid, Validator
+from posttrade.daylog import DayLog
+from seqtrade import clientflow
+from sequencer import messages as M
+from sequencer.log import log_path
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "posttrade")
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    """09:29 to 09:50 with the demo's client flow squeezed into 09:30-09:45, the close at 09:45 (cancel-back),
+    and clock samples: one host in tolerance all day but once."""
+    d = str(tmp_path_factory.mktemp("posttrade"))
+    c = SimCluster(d, "refdata/sample", seed=11, close_time="09:45")
+    flow = clientflow.plan(c.open_ns, c.close_ns, {s: c.oms.om.market.securities[s].prev_close_px
+                                                   for s in sorted(c.street.securities)})
+    t, end = c.now, c.at("09:50")
+    n = 0
+    while t < end:
+        t += 1_000_000_000
+        while flow and flow[0][0] <= t:
+            c.inject("client", flow.pop(0)[1])
+        if t % 60_000_000_000 == 0:
+            n += 1
+            off = 80_000_000 if n == 7 else 1_000_000 + n * 10_000     # one breach of the 50 ms tolerance
+            c.inject("sequencer-clock", M.ClockSample("seqhost", off, 3_000_000, True))
+        c.advance(t)
+    path = log_path(d, c.log.trading_day)
+    c.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def reports(day, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("reports"))
+    log = DayLog(day)
+    files = {"cat": cat.write(log, out), "oats": oats.write(log, out), "activity": activity.write(log, out),
+             "clock": clocksync.write(log, out), "606": rule606.write(log, out), "tca": tca.write(log, out)}
+    return log, out, files
+
+
+def digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def golden(name: str, text: str) -> None:
+    path = os.path.join(GOLDEN, name)
+    if os.environ.get("UPDATE_GOLDEN"):
+        with open(path, "w") as f:
+            f.write(text)
+    with open(path) as f:
+        assert text == f.read(), f"{name} differs from the golden file (UPDATE_GOLDEN=1 to accept a change)"
+
+
+def test_text_reports_match_the_golden_files(reports):
+    log, out, files = reports
+    for name in (os.path.basename(files["activity"]), os.path.basename(files["clock"]),
+                 os.path.basename(files["tca"]), os.path.basename(files["606"][0]), os.path.basename(files["oats"])):
+        with open(os.path.join(out, name)) as f:
+            golden(name, f.read())
+    meta = files["cat"][0].replace(".json.bz2", ".meta.json")
+    with open(meta) as f:
+        golden(os.path.basename(meta), f.read())
+
+
+def test_cat_file_every_record_valid_and_what_an_agency_algo_reports(reports):
+    log, out, files = reports
+    [path] = files["cat"]
+    assert os.path.basename(path) == f"99999_SEQT_{log.trading_day}_OrderEvents_000001.json.bz2"
+    recs = cat.read(path)
+    v = Validator("SEQT")
+    for i, r in enumerate(recs, 1):
+        v.check(r, i)
+    by: dict[str, list] = {}
+    for r in recs:
+        by.setdefault(r["type"], []).append(r)
+    assert len(by["MENO"]) == len(log.orders) == 32 - sum(1 for _ in log.rejected)
+    assert len(by["MEOR"]) == len(log.children)
+    replaced = sum(1 for o in log.orders.values() for _, er in o.reports if er.exec_type == "5")
+    ended = sum(1 for o in log.orders.values() if o.last.exec_type in ("4", "C"))
+    assert len(by.get("MEOM", [])) == replaced and len(by["MEOC"]) == ended > 1   # replaces, cancels, cancel-backs
+    vwap = next(r for r in by["MENO"] if r["handlingInstructions"].get("ALG"))
+    assert vwap["deptType"] == "A" and vwap["firmDesignatedID"] == "FDID-C1-0001" and vwap["timeInForce"] == {
+        "DAY": int(log.trading_day)}
+    route = by["MEOR"][0]
+    assert route["destinationType"] == "E" and route["destination"] in ("NSDQ", "ARCA", "EDGX") and route["session"]
+    assert route["orderID"] in {r["orderID"] for r in by["MENO"]}        # routes hang off the client order
+    client_cancel = [r for r in by["MEOC"] if r["initiator"] == "C"]
+    assert len(client_cancel) == 1 and "requestTimestamp" in client_cancel[0]
+    assert all(r["eventTimestamp"][15] == "." and len(r["eventTimestamp"]) == 25 for r in recs)
+    assert [int(r["firmROEID"].split("_")[1]) for r in recs] == list(range(1, len(recs) + 1))
+    assert digest(path) == __import__("json").load(open(path.replace(".json.bz2", ".meta.json")))["files"][0][
+        "compressedHash"]
+
+
+def test_same_log_gives_byte_identical_reports_in_a_fresh_process(day, reports, tmp_path):
+    _, out, _ = reports
+    for kind in ("cat", "oats", "activity", "clock", "606", "tca"):
+        r = subprocess.run([sys.executable, "-m", "seqtrade", "report", kind, "--log", day, "--out", str(tmp_path)],
+                           capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="99"))
+        assert r.returncode == 0, r.stderr
+    mine = sorted(os.listdir(out))
+    assert mine == sorted(os.listdir(tmp_path))
+    assert any(f.endswith(".png") for f in mine)
+    for f in mine:
+        assert digest(os.path.join(out, f)) == digest(os.path.join(tmp_path, f)), f
+
+
+def test_clock_report_finds_the_breach(reports):
+    log, _, _ = reports
+    text, csv, breaches = clocksync.report(log)
+    assert breaches == 1 and "offset 80.000 ms" in text
+    assert csv.count("\n") == len(log.clock) + 1
+
+
+GOOD = {"actionType": "NEW", "firmROEID": "20260102_1", "type": "MEOR", "orderKeyDate": "20260102 093000.000000000",
+        "orderID": "O1", "symbol": "AAPL", "eventTimestamp": "20260102 093001.000000000", "manualFlag": False,
+        "electronicDupFlag": False, "destination": "NSDQ", "destinationType": "E", "routedOrderID": "O1.1",
+        "session": "S1", "side": "B", "price": 101.25, "quantity": 100, "orderType": "LMT",
+        "timeInForce": {"DAY": 20260102}, "tradingSession": "REG", "affiliateFlag": False, "isoInd": "NA",
+        "routeRejectedFlag": False, "dupROIDCond": False, "multiLegInd": False}
+
+
+@pytest.mark.parametrize("change, field, text", [
+    ({"price": None}, "price", "required for a limit order"),
+    ({"session": None}, "session", "required for a route to an exchange"),
+    ({"destination": "XNAS"}, "destination", "not a CAT Exchange ID"),
+    ({"firmROEID": "20260103_1"}, "firmROEID", "eventTimestamp's date"),
+    ({"side": "BUY"}, "side", "is not one of"),
+    ({"quantity": "100"}, "quantity", "is not NUMBER"),
+    ({"price": 101.123456789}, "price", "8 decimals"),
+    ({"routedOrderID": "X" * 65}, "routedOrderID", "longer than 64"),
+    ({"eventTimestamp": "20260102 093001"}, "eventTimestamp", "at least milliseconds"),
+    ({"timeInForce": {"DAY": 20260102, "FOK": True}}, "timeInForce", "not a timeInForce name"),
+    ({"colour": "red"}, "colour", "not a field of MEOR"),
+    ({"isoInd": None}, "isoInd", "required in MEOR and missing"),
+    ({"errorROEID": 5}, "errorROEID", "absent on a NEW record"),
+])
+def test_broken_records_are_caught_naming_record_and_field(change, field, text):
+    rec = copy.deepcopy(GOOD)
+    for k, v in change.items():
+        if v is None:
+            rec.pop(k)
+        else:
+            rec[k] = v
+    Validator("SEQT").check(copy.deepcopy(GOOD), 1)      # the unbroken record passes
+    with pytest.raises(CatInvalid) as e:
+        Validator("SEQT").check(rec, 7)
+    assert e.value.field == field and text in str(e.value)
+    assert str(e.value).startswith("record 7 (MEOR firmROEID")
+
+
+def test_the_job_refuses_to_write_an_invalid_file(reports, tmp_path, monkeypatch):
+    log = reports[0]
+    real = cat.Builder.build
+
+    def broken(self):
+        recs = real(self)
+        recs[3].pop("side")
+        return recs
+    monkeypatch.setattr(cat.Builder, "build", broken)
+    with pytest.raises(CatInvalid, match=r"record 4 \(.*\): side: required"):
+        cat.write(log, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
