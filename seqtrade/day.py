@@ -153,7 +153,8 @@ def run_day(c: Cluster) -> int:
     finally:
         ops.stop(c)
     day = os.path.basename(log)[4:12]
-    _say(f"day over after {time.monotonic() - t0:.0f}s; post-trade jobs on {log}")
+    trading_s = time.monotonic() - t0
+    _say(f"day over after {trading_s:.0f}s; post-trade jobs on {log}")
     reports = os.path.join(c.at(c.run_dir), "reports")
     shutil.rmtree(reports, ignore_errors=True)
     problems = post_trade(c, log, reports)
@@ -168,9 +169,8 @@ def run_day(c: Cluster) -> int:
         _say(f"client {r['sender']}: {r.get('orders', 0)} orders, {r.get('reports', 0)} execution reports checked "
              f"against the FIX state rules, {len(r.get('violations', []))} violations; request to ack as the client "
              f"saw it p50 {lat.get('p50', 0):,} us p99 {lat.get('p99', 0):,} us (real time)")
-    wall = time.monotonic() - t0
-    _say(f"\nmessages sequenced: {facts.records:,} ({facts.records / wall:,.0f}/s over {wall:.0f}s of wall time, "
-         f"clock x{speed:g})")
+    _say(f"\nmessages sequenced: {facts.records:,} ({facts.records / trading_s:,.0f}/s over the {trading_s:.0f}s from "
+         f"start to stop, clock x{speed:g}); post-trade jobs took {time.monotonic() - t0 - trading_s:.0f}s")
     _say(f"log: {log} ({os.path.getsize(log) / 1e6:.1f} MB)")
     _say(f"archive: {dest} (check it: cd {dest} && sha256sum -c SHA256SUMS)")
     _say(f"replay it: seqtrade replay {os.path.join(dest, 'log', os.path.basename(log))} --verify")

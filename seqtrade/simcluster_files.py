@@ -14,7 +14,8 @@ VENUES = {"XNAS": ["S1", "S2"], "ARCX": ["S1"], "EDGX": ["S1"]}
 
 
 def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_open: str = "09:30:00",
-          market_close: str = "16:00:00", post_trade: tuple = ("verify", "replay", "cat", "oats", "activity", "clock", "606", "tca"), fsync: str = "batch",
+          market_close: str = "16:00:00", fsync: str = "batch",
+          post_trade: tuple = ("verify", "replay", "cat", "oats", "activity", "clock", "606", "tca"),
           trading_day: str = "") -> str:
     """Writes ``dir/cluster.toml`` and ``dir/refdata/``; returns the cluster file's path."""
     os.makedirs(dir, exist_ok=True)
