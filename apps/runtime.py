@@ -176,6 +176,16 @@ class AppRunner:
         for rec in recs:
             self.handle(rec)
 
+    # -- snapshots (replay/snapshot.py) -------------------------------------------------------------------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("send", None)       # the transport is not state: whoever loads a snapshot gives its own
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.send = lambda sseq, typ, payload: None
+
 
 class MachineApp(App):
     """An app around a pure state machine (the OMS, the algo container) that returns the messages to submit and

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from apps.runtime import AppRunner, DeterminismError
 from sequencer.log import LogReader
 
+from . import snapshot
 from .diff import side_by_side
 
 
@@ -54,13 +55,24 @@ class Result:
 
 
 def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = None, until_ns: int | None = None,
-           break_at: int | None = None, progress=None, progress_every: int = 250_000) -> tuple[Result, dict]:
-    """Feed ``apps`` (name -> App) the log at ``path``. Returns the result and the runners (name -> AppRunner)."""
-    runners = {name: _Replaying(app, name, verify) for name, app in apps.items()}
+           break_at: int | None = None, progress=None, progress_every: int = 250_000, snapshot_dir: str = "",
+           snapshot_every: int = 0, snapshot_at: int | None = None, from_snapshot: str = "") -> tuple[Result, dict]:
+    """Feed ``apps`` (name -> App) the log at ``path``. Returns the result and the runners (name -> AppRunner).
+    ``from_snapshot``: start from that snapshot's runners and the log after its seq (``apps`` is then unused).
+    ``snapshot_at`` / ``snapshot_every``: write snapshots into ``snapshot_dir`` after that seq / every N records."""
+    reader = LogReader(path)
+    start = 1
+    if from_snapshot:
+        seq, runners = snapshot.read(from_snapshot, reader.trading_day)
+        for r in runners.values():
+            r.strict = verify
+        start = seq + 1
+    else:
+        runners = {name: _Replaying(app, name, verify) for name, app in apps.items()}
     res = Result()
     t0 = time.perf_counter()
     handle = [r.handle for r in runners.values()]
-    for rec in LogReader(path).records():
+    for rec in reader.records(start):
         if (until_seq is not None and rec.seq > until_seq) or (until_ns is not None and rec.ts > until_ns):
             res.stopped_at = res.last_seq
             break
@@ -70,6 +82,8 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
             h(rec)
         res.records += 1
         res.last_seq = rec.seq
+        if snapshot_dir and (rec.seq == snapshot_at or (snapshot_every and rec.seq % snapshot_every == 0)):
+            snapshot.write(snapshot_dir, reader.trading_day, rec.seq, runners)
         if progress and res.records % progress_every == 0:
             progress(res.records, rec, time.perf_counter() - t0)
     res.seconds = time.perf_counter() - t0

@@ -122,8 +122,19 @@ def cmd_replay(a) -> int:
 
     def progress(n, rec, secs):
         print(f"replay: {n:,} records, seq {rec.seq:,}, {n / secs:,.0f} msgs/s", file=sys.stderr, flush=True)
+    from replay import snapshot
+    start = a.from_snapshot
+    if a.from_latest_snapshot:
+        from sequencer.log import LogReader
+        start = snapshot.latest(a.snapshot_dir, LogReader(a.log).trading_day) or ""
+        print(f"replay: starting from {start or 'the start of the log (no snapshot yet)'}", file=sys.stderr)
     try:
-        res, runners = replay(a.log, apps, a.verify, a.until, until_ns, a.break_at, progress)
+        res, runners = replay(a.log, apps, a.verify, a.until, until_ns, a.break_at, progress,
+                              snapshot_dir=a.snapshot_dir, snapshot_every=a.snapshot_every,
+                              snapshot_at=a.snapshot_at, from_snapshot=start)
+    except snapshot.SnapshotError as e:
+        print(f"replay: {e}", file=sys.stderr)
+        return 2
     except Divergence as e:
         print(f"replay: DIVERGED: {e}", file=sys.stderr)
         return 1
@@ -297,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--break-at", type=int, help="open the debugger (PYTHONBREAKPOINT) right before this seq")
     rp.add_argument("--explain", metavar="ORDER", help="the causal chain of one client order (O123 or a ClOrdID)")
     rp.add_argument("--street-seed", type=int, help="the simulated street's seed, to replay it too")
+    rp.add_argument("--snapshot-dir", default="snapshots", help="where snapshots are written and looked for")
+    rp.add_argument("--snapshot-at", type=int, help="write a snapshot of the apps' state after this seq")
+    rp.add_argument("--snapshot-every", type=int, default=0, help="write a snapshot every N seqs")
+    rp.add_argument("--from-snapshot", default="", help="start from this snapshot and the log after its seq")
+    rp.add_argument("--from-latest-snapshot", action="store_true", help="start from the latest snapshot in "
+                                                                        "--snapshot-dir (or the log's start)")
     rp.set_defaults(fn=cmd_replay)
 
     cl = sub.add_parser("cluster", help="run the day's cluster from its cluster file (deploy/*.sh wrap this)")

@@ -91,3 +91,30 @@ def test_explain_follows_an_order_from_client_to_venue_and_back(day):
     assert seqs == sorted(seqs)
     with pytest.raises(ValueError, match="no order"):
         chain(day, "NOPE")
+
+
+def test_snapshot_plus_tail_gives_exactly_the_state_of_a_full_replay(day, tmp_path):
+    from replay import apps as registry
+    from replay import snapshot
+    from replay.runner import replay, state_json
+    from sequencer.log import LogReader
+    full, full_runners = replay(day, {n: registry.make(n) for n in ("oms", "algo")})
+    middle = full.last_seq // 2
+    snaps = str(tmp_path / "snaps")
+    replay(day, {n: registry.make(n) for n in ("oms", "algo")}, until_seq=middle, snapshot_dir=snaps,
+           snapshot_at=middle)
+    path = snapshot.latest(snaps, LogReader(day).trading_day)
+    assert path and path.endswith(f"{middle:012d}.pkl")
+    tail, tail_runners = replay(day, {}, from_snapshot=path)
+    assert tail.records == full.last_seq - middle and tail.last_seq == full.last_seq
+    assert state_json(tail_runners) == state_json(full_runners)
+    assert sum(tail.mismatches.values()) == 0 and sum(tail.verified.values()) > 0
+    # through the command line, in a fresh process: from the latest snapshot, verified
+    out = cli(day, "--verify", "--snapshot-dir", snaps, "--from-latest-snapshot")
+    assert out.returncode == 0 and f"{tail.records:,} records" in out.stderr
+    # a damaged snapshot is refused, naming the file
+    with open(path, "r+b") as f:
+        f.seek(-10, 2)
+        f.write(b"XXXXXXXXXX")
+    bad = cli(day, "--from-snapshot", path)
+    assert bad.returncode == 2 and "does not match its SHA-256" in bad.stderr and path in bad.stderr
