@@ -25,15 +25,11 @@ from sequencer.status import SequencedClock
 
 from . import clientflow
 from .clusterconfig import load as load_cluster
+from .daysummary import percentile
 
 
 def _log(msg: str) -> None:
     print(f"client-sim: {msg}", flush=True)
-
-
-def percentile(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(int(len(xs) * p), len(xs) - 1)] if xs else 0.0
 
 
 class ClientSim:
