@@ -52,14 +52,11 @@ class Builder:
     def __init__(self, log: DayLog, firm: CatFirm):
         self.log, self.firm = log, firm
         self.day = log.trading_day
-        self.n = 0
-        self.out: list[dict] = []
         self.clients = {r["client"]: r for r in log.tables.get("clients", [])}
 
     def _base(self, event: str, ts: int, order_key_ts: int, order_id: str, symbol: str) -> dict:
-        self.n += 1
         stamp = et_stamp(ts)
-        return {"actionType": "NEW", "firmROEID": f"{stamp[:8]}_{self.n}", "type": event,
+        return {"actionType": "NEW", "firmROEID": "", "type": event,   # numbered in the file's order by build()
                 "CATReporterIMID": self.firm.imid, "orderKeyDate": et_stamp(order_key_ts), "orderID": order_id,
                 "symbol": symbol, "eventTimestamp": stamp, "manualFlag": False}
 
@@ -75,13 +72,9 @@ class Builder:
             for rec in self._route(c, parent):
                 events.append((rec[0], len(events), rec[1]))
         events.sort(key=lambda e: (e[0], e[1]))
-        self.n = 0
-        out = []
-        for ts, _, rec in events:            # number firmROEIDs in the file's order
-            self.n += 1
-            rec["firmROEID"] = f"{rec['eventTimestamp'][:8]}_{self.n}"
-            out.append(rec)
-        return out
+        for n, (_, _, rec) in enumerate(events, 1):
+            rec["firmROEID"] = f"{rec['eventTimestamp'][:8]}_{n}"
+        return [rec for _, _, rec in events]
 
     def _client_order(self, o):
         n = o.new

@@ -18,7 +18,7 @@ T = M.TAG_OF_CLASS
 KEEP = {T[c] for c in (M.DayStart, M.Security, M.Venue, M.RefTable, M.NewOrder, M.CancelRequest, M.ReplaceRequest,
                        M.ExecReport, M.CancelReject, M.ChildOrder, M.ChildCancel, M.ChildReplace, M.VenueAck,
                        M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject, M.Quote,
-                       M.Trade, M.ClockSample, M.FixReject)}
+                       M.Trade, M.ClockSample, M.FixReject, M.ChildRefused, M.AlgoPause, M.OmsAlert)}
 
 
 @dataclass
@@ -58,6 +58,7 @@ class DayLog:
         self.trades: dict[str, list] = {}                  # symbol -> [(ts, px, qty, venue)]
         self.clock: list[tuple[int, M.ClockSample]] = []
         self.fix_rejects: list[tuple[int, M.FixReject]] = []
+        self.alerts: list[tuple[int, M.Msg]] = []          # ChildRefused, AlgoPause, OmsAlert
         self.records = 0
         self.last_ts = 0
         n = 0
@@ -103,6 +104,8 @@ class DayLog:
             self.clock.append((ts, m))
         elif t is M.FixReject:
             self.fix_rejects.append((ts, m))
+        elif t in (M.ChildRefused, M.AlgoPause, M.OmsAlert):
+            self.alerts.append((ts, m))
         elif t is M.Security:
             self.securities[m.symbol] = m
         elif t is M.Venue:

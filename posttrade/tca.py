@@ -107,7 +107,7 @@ def charts(log: DayLog, rows: list[Tca], out_dir: str) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    matplotlib.rcParams.update({"svg.hashsalt": "seqtrade", "font.size": 8})
+    matplotlib.rcParams.update({"font.size": 8})
     paths = []
     for t in rows:
         n = t.order.new

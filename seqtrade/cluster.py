@@ -69,7 +69,7 @@ def _pid_path(c: Cluster, p: Process) -> str:
     return os.path.join(c.at(c.run_dir), f"{p.name}.pid")
 
 
-def _log_path(c: Cluster, p: Process) -> str:
+def log_path(c: Cluster, p: Process) -> str:
     return os.path.join(c.at(c.run_dir), f"{p.name}.log")
 
 
@@ -103,7 +103,7 @@ def running(c: Cluster, p: Process) -> dict | None:
     return info if _alive(info["pid"]) else None
 
 
-def _tail(path: str, n: int = 8) -> str:
+def tail(path: str, n: int = 8) -> str:
     try:
         with open(path, errors="replace") as f:
             return "".join(f.readlines()[-n:])
@@ -154,7 +154,7 @@ def start_one(c: Cluster, p: Process) -> subprocess.Popen | None:
     os.makedirs(c.at(c.run_dir), exist_ok=True)
     cmd = command(c, p)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with open(_log_path(c, p), "ab") as out:
+    with open(log_path(c, p), "ab") as out:
         out.write(f"--- {dt.datetime.now().isoformat(timespec='seconds')} {' '.join(cmd)}\n".encode())
         out.flush()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=c.dir, env=env,
@@ -165,10 +165,10 @@ def start_one(c: Cluster, p: Process) -> subprocess.Popen | None:
     while not healthy(c, p):
         if proc.poll() is not None:
             raise ClusterError(f"{p.name} exited with {proc.returncode} while starting; its log "
-                               f"{_log_path(c, p)} ends:\n{_tail(_log_path(c, p))}")
+                               f"{log_path(c, p)} ends:\n{tail(log_path(c, p))}")
         if time.monotonic() > deadline:
-            raise ClusterError(f"{p.name} not healthy after {c.health_timeout_s:.0f}s; its log {_log_path(c, p)} "
-                               f"ends:\n{_tail(_log_path(c, p))}")
+            raise ClusterError(f"{p.name} not healthy after {c.health_timeout_s:.0f}s; its log {log_path(c, p)} "
+                               f"ends:\n{tail(log_path(c, p))}")
         time.sleep(0.1)
     _say(f"  {p.name:<14} up (pid {proc.pid}, {p.kind})")
     return proc

@@ -17,13 +17,14 @@ import subprocess
 import sys
 import time
 
+from posttrade.daylog import DayLog
 from sequencer.log import index_path, verify
 from sequencer.server import day_time_ns
 from sequencer.status import query
 
 from . import cluster as ops
 from .clusterconfig import Cluster
-from .daysummary import DayFacts, print_summary
+from .daysummary import print_summary
 
 
 def _say(msg: str) -> None:
@@ -34,7 +35,7 @@ def _ny(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns / 1e9, ops.NY).strftime("%H:%M:%S")
 
 
-def trade(c: Cluster, started: dict, progress_s: float = 5.0) -> tuple[str, float]:
+def trade(c: Cluster, progress_s: float = 5.0) -> tuple[str, float]:
     """Wait for the trading day to end: every client simulator finished (or, without any, the close passed and
     the OMS had a minute of sequenced time to cancel back). Returns the log path and the clock speed."""
     sims = [p for p in ops.local(c, None) if p.kind == "client-sim"]
@@ -48,8 +49,8 @@ def trade(c: Cluster, started: dict, progress_s: float = 5.0) -> tuple[str, floa
         st = query(*c.sequencer_address())
         for p in core:
             if ops.running(c, p) is None:
-                raise ops.ClusterError(f"{p.name} died during the day; its log {ops._log_path(c, p)} ends:\n"
-                                       f"{ops._tail(ops._log_path(c, p))}")
+                raise ops.ClusterError(f"{p.name} died during the day; its log {ops.log_path(c, p)} ends:\n"
+                                       f"{ops.tail(ops.log_path(c, p))}")
         left = [p.name for p in sims if ops.running(c, p)]
         now = time.monotonic()
         if now >= next_print:
@@ -145,11 +146,10 @@ def run_day(c: Cluster) -> int:
     for f in os.listdir(c.at(c.run_dir)) if os.path.isdir(c.at(c.run_dir)) else []:
         if f.endswith(".report.json"):
             os.remove(os.path.join(c.at(c.run_dir), f))
-    started = {}
     try:
-        started = ops.start(c)
+        ops.start(c)
         _say(f"cluster up in {time.monotonic() - t0:.1f}s; trading")
-        log, speed = trade(c, started)
+        log, speed = trade(c)
     finally:
         ops.stop(c)
     day = os.path.basename(log)[4:12]
@@ -162,7 +162,7 @@ def run_day(c: Cluster) -> int:
     for r in clients:
         problems += [f"client {r['sender']}: {v}" for v in r.get("violations", [])]
     dest = archive(c, day, log, reports)
-    facts = DayFacts(log)
+    facts = DayLog(log)
     print_summary(facts, speed)
     for r in clients:
         lat = r.get("ack_latency_us", {})

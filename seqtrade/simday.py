@@ -13,11 +13,13 @@ import shutil
 import time
 
 from apps.simcluster import SECOND, SimCluster
-
-from . import clientflow
-from .daysummary import DayFacts, print_summary
+from posttrade.daylog import DayLog
 from sequencer import messages as M
 from sequencer.log import verify
+
+from . import clientflow
+from .daysummary import print_summary
+
 
 def client_flow(c: SimCluster, symbols: list[str]) -> list[tuple[int, M.Msg]]:
     """The day's client orders, (time, message), in time order: deterministic from the sample symbols."""
@@ -58,7 +60,7 @@ def _hhmm(c: SimCluster, t: int) -> str:
 
 
 def summary(c: SimCluster, elapsed: float) -> None:
-    facts = DayFacts(c.path)
+    facts = DayLog(c.path)
     print_summary(facts)
     res = verify(c.path)
     print(f"\nmessages sequenced: {facts.records:,} in {elapsed:.0f}s of wall time ({facts.records / elapsed:,.0f}/s, "

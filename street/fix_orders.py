@@ -79,7 +79,12 @@ class FixOrderEntry:
             self._unknown(conn, v, "2")
             return
         px = parse_value(v[44], "px") if 44 in v else o.px
-        self.apply(self.venue.replace(key, int(v[38]), px), cancel_cl=(v[11], "2"))
+        new_key = (sess, v[11])
+        self.orders[new_key] = o          # the replace's events (and fills it causes) name the new ClOrdID
+        events = self.venue.replace(key, int(v[38]), px, new_key)
+        if not any(e[0] == "replaced" for e in events):
+            del self.orders[new_key]      # refused: the venue never knew the order by that ClOrdID
+        self.apply(events, cancel_cl=(v[11], "2"))
 
     def _unknown(self, conn, v: dict, response_to: str) -> None:
         conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, response_to), (102, "1"),
@@ -109,12 +114,7 @@ class FixOrderEntry:
                 self._er(o, "4", "4", text=e[2], cl=cancel_cl[0] if cancel_cl else "",
                          orig=o.cl_ord_id if cancel_cl else "")
             elif kind == "replaced":
-                new_cl = cancel_cl[0]
-                old_key = e[1]
-                new_key = (old_key[0], new_cl)
-                self.venue.rekey(old_key, new_key)
-                self.orders[new_key] = o
-                orig, o.cl_ord_id, o.qty, o.px = o.cl_ord_id, new_cl, e[2], e[3]
+                orig, o.cl_ord_id, o.qty, o.px = o.cl_ord_id, cancel_cl[0], e[2], e[3]
                 self._er(o, "5", "1" if o.cum else "0", orig=orig)
             elif kind == "cancel_reject":
                 cl, resp = cancel_cl or ("", "1")

@@ -112,7 +112,9 @@ class VenueSim:
         self._quote(c.symbol)
         return out
 
-    def replace(self, key, qty: int, px: int) -> list:
+    def replace(self, key, qty: int, px: int, new_key=None) -> list:
+        """``new_key``: the key the order goes by once replaced (a FIX replace's new ClOrdID); the ``replaced``
+        event and any fills the replace causes carry it."""
         out = self.events = []
         oid = self.by_key.get(key)
         c = self.clients.get(oid)
@@ -128,18 +130,17 @@ class VenueSim:
         except BookError as e:
             out.append(("cancel_reject", key, str(e)))
             return out
+        if new_key is not None:
+            self.rekey(key, new_key)
         c.qty, c.px = qty, px
-        out.append(("replaced", key, qty, px))
+        out.append(("replaced", c.key, qty, px))
         self._fills(c.symbol, fills)
         self._quote(c.symbol)
         return out
 
     def rekey(self, old_key, new_key) -> None:
-        """A FIX replace gives the order a new ClOrdID: later messages name it by the new one. A replace that
-        crossed and filled the order in full has already closed it (its fills follow the replace in the events)."""
-        oid = self.by_key.pop(old_key, None)
-        if oid is None:
-            return
+        """The order goes by a new key from now on (a FIX replace gives it a new ClOrdID)."""
+        oid = self.by_key.pop(old_key)
         self.by_key[new_key] = oid
         self.clients[oid].key = new_key
 
