@@ -2,7 +2,8 @@
 
 On start and after every lost connection it connects (with backoff), learns what of its output the log already has,
 subscribes from the next seq it needs, and resends outputs the sequencer never got. The first connection of a new
-process subscribes from seq 1: recovery is replay.
+process subscribes from seq 1 (recovery is replay), or, with a snapshot directory, from the seq after the latest
+snapshot of the day (``live_snapshots.py``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 
 from sequencer.client import SequencerError, connect
 
+from .live_snapshots import LiveSnapshots
 from .runtime import App, AppRunner, DeterminismError, StreamGap
 
 
@@ -31,10 +33,12 @@ def load_app_class(spec: str) -> type[App]:
 
 
 class AppHost:
-    def __init__(self, app: App, name: str, password: str, host: str, port: int, notice=None):
+    def __init__(self, app: App, name: str, password: str, host: str, port: int, notice=None,
+                 snapshot_dir: str = "", snapshot_every: int = 100_000):
         self.runner = AppRunner(app, name)
         self.name, self.password, self.host, self.port = name, password, host, port
         self.notice = notice or (lambda m: print(f"{name}: {m}", file=sys.stderr, flush=True))
+        self.snapshots = LiveSnapshots(snapshot_dir, snapshot_every, name, self.notice) if snapshot_dir else None
         self.stop = asyncio.Event()
         self.fatal: BaseException | None = None
         self.caught_up = asyncio.Event()
@@ -47,8 +51,12 @@ class AppHost:
             self.runner.handle_all(recs)
         except (DeterminismError, StreamGap) as e:
             self._die(e)
+            return
         except Exception as e:  # an app bug: stop rather than run on with state nobody can trust
             self._die(e)
+            return
+        if self.snapshots is not None:
+            self.snapshots.maybe_write(self.runner)
 
     def _die(self, e: BaseException):
         self.fatal = e
@@ -84,6 +92,8 @@ class AppHost:
             if welcome.note:
                 self.notice(f"the sequencer cut the previous connection: {welcome.note}")
             self.conn = conn
+            if self.snapshots is not None and self.runner.next_seq == 1:
+                self.runner = self.snapshots.restore(self.runner, welcome.trading_day, welcome.head_seq)
             self.runner.send = conn.submit
             try:
                 self.runner.connected(welcome.last_source_seq, welcome.head_seq)
@@ -103,12 +113,15 @@ class AppHost:
                 self.notice(f"lost the sequencer ({lost.result()}); reconnecting")
         if self.fatal is not None:
             raise self.fatal
+        if self.snapshots is not None:
+            self.snapshots.close(self.runner)
 
 
-def run_process(app: App, name: str, password: str, host: str, port: int) -> int:
+def run_process(app: App, name: str, password: str, host: str, port: int, snapshot_dir: str = "",
+                snapshot_every: int = 100_000) -> int:
     """Entry point for ``seqtrade app run``: runs until SIGTERM/SIGINT. Exit code 0, or 3 on a fatal app error."""
     async def main():
-        h = AppHost(app, name, password, host, port)
+        h = AppHost(app, name, password, host, port, snapshot_dir=snapshot_dir, snapshot_every=snapshot_every)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, h.stop.set)

@@ -62,7 +62,18 @@ def read(path: str, trading_day: str) -> tuple[int, dict]:
     return int(seq), pickle.loads(body)
 
 
-def latest(dir: str, trading_day: str) -> str | None:
+def all_of(dir: str, trading_day: str) -> list[str]:
+    """The day's snapshots in ``dir``, oldest first (the seq is zero-padded, so names sort by seq)."""
     found = sorted(glob.glob(os.path.join(dir, f"snap-{trading_day}-*.pkl")))
-    found = [p for p in found if re.search(r"-\d{12}\.pkl$", p)]
+    return [p for p in found if re.search(r"-\d{12}\.pkl$", p)]
+
+
+def latest(dir: str, trading_day: str) -> str | None:
+    found = all_of(dir, trading_day)
     return found[-1] if found else None
+
+
+def prune(dir: str, trading_day: str, keep: int) -> None:
+    """Delete all but the newest ``keep`` snapshots of the day."""
+    for p in all_of(dir, trading_day)[:-keep]:
+        os.remove(p)

@@ -48,7 +48,7 @@ def cmd_app_run(a) -> int:
         app = cls(**app_cfg.params)
     except TypeError as e:
         raise ConfigError(cfg.path, None, f"[apps.{a.name}] params do not fit {spec}: {e}") from None
-    return run_process(app, a.name, app_cfg.password, cfg.host, cfg.port)
+    return run_process(app, a.name, app_cfg.password, cfg.host, cfg.port, app_cfg.snapshot_dir, app_cfg.snapshot_every)
 
 
 def cmd_fix_echo(a) -> int:

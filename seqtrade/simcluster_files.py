@@ -16,8 +16,9 @@ VENUES = {"XNAS": ["S1", "S2"], "ARCX": ["S1"], "EDGX": ["S1"]}
 def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_open: str = "09:30:00",
           market_close: str = "16:00:00", fsync: str = "batch",
           post_trade: tuple = ("verify", "replay", "cat", "oats", "activity", "clock", "606", "tca"),
-          trading_day: str = "") -> str:
-    """Writes ``dir/cluster.toml`` and ``dir/refdata/``; returns the cluster file's path."""
+          trading_day: str = "", snapshot_every: int = 250_000) -> str:
+    """Writes ``dir/cluster.toml`` and ``dir/refdata/``; returns the cluster file's path. The OMS and the algo
+    snapshot their state every ``snapshot_every`` records into ``run/snapshots/NAME`` and restart from there."""
     os.makedirs(dir, exist_ok=True)
     refdata_with_ports(os.path.join(dir, "refdata"), VENUES)
     client_port, drop_port = free_port(), free_port()
@@ -34,7 +35,8 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     text += toml_table("[sequencer]", seq)
     for name, cls in (("oms", "apps.oms:OmsApp"), ("algo", "apps.algo:AlgoApp"), ("mdgw", ""), ("venuegw", ""),
                       ("clientgw", ""), ("dropcopy", ""), ("refdata", "")):
-        text += toml_table(f"[apps.{name}]", {"password": f"pw-{name}", **({"class": cls} if cls else {})})
+        snaps = {"snapshot_dir": "run/snapshots", "snapshot_every": snapshot_every} if cls else {}
+        text += toml_table(f"[apps.{name}]", {"password": f"pw-{name}", **({"class": cls} if cls else {}), **snaps})
     text += toml_table("[risk.firm]", {"max_order_qty": 1_000_000, "max_order_notional": 100_000_000.0})
     text += toml_table("[fixgw.venuegw]", {"kind": "venue", "begin": "FIX.4.4", "heartbeat_s": 10})
     text += toml_table("[fixgw.clientgw]", {"kind": "client", "listen": f"127.0.0.1:{client_port}"})

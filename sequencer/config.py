@@ -16,6 +16,8 @@
     password = "..."          (required: the credential the app gives in its HELLO)
     class = "apps.sample:PongApp"   (for `seqtrade app run`)
     params = { ... }          (constructor keyword arguments)
+    snapshot_dir = ""         (write the app's state here every snapshot_every records and at a clean stop, and
+    snapshot_every = 100000    restart from the latest one plus the log's tail; "" = always replay from seq 1)
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ class AppConfig:
     password: str
     cls: str = ""
     params: dict = field(default_factory=dict)
+    snapshot_dir: str = ""
+    snapshot_every: int = 100_000
 
 
 @dataclass
@@ -62,7 +66,7 @@ _SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsy
              "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
              "market_open": str, "market_close": str,
              "max_subscriber_lag_bytes": int, "validate_payloads": bool, "clock_sample_s": (int, float)}
-_APP_KEYS = {"password": str, "class": str, "params": dict}
+_APP_KEYS = {"password": str, "class": str, "params": dict, "snapshot_dir": str, "snapshot_every": int}
 
 
 def find_line(text: str, table: str | None, key: str) -> int | None:
@@ -152,7 +156,10 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
         _check(text, path, table, a, _APP_KEYS)
         if not a.get("password"):
             raise ConfigError(path, find_line(text, table, "password"), f"[{table}] needs a password")
-        cfg.apps[name] = AppConfig(name, a["password"], a.get("class", ""), dict(a.get("params", {})))
+        if a.get("snapshot_every", 1) <= 0:
+            raise ConfigError(path, find_line(text, table, "snapshot_every"), "snapshot_every must be positive")
+        cfg.apps[name] = AppConfig(name, a["password"], a.get("class", ""), dict(a.get("params", {})),
+                                   a.get("snapshot_dir", ""), a.get("snapshot_every", 100_000))
     return cfg
 
 

@@ -13,7 +13,7 @@ DAY = "20260105"
 PINGS = 400
 
 
-def write_config(tmp, port):
+def write_config(tmp, port, snapshots=""):
     cfg = tmp / "cluster.toml"
     cfg.write_text(f"""
 [sequencer]
@@ -27,10 +27,11 @@ clock_interval_ms = 2
 password = "p1"
 class = "apps.sample:PingApp"
 params = {{ count = {PINGS}, interval_ms = 2 }}
-
+{snapshots}
 [apps.pong]
 password = "p2"
 class = "apps.sample:PongApp"
+{snapshots}
 """)
     return str(cfg)
 
@@ -48,6 +49,18 @@ def wait_for(pred, timeout=60, what=""):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def assert_each_ping_and_pong_once(path):
+    res = verify(path)  # CRCs, seq 1..N with no gap, time in order, no repeated source_seq
+    recs = list(LogReader(path).records())
+    assert res.count == len(recs)
+    pings = [r for r in recs if r.type == M.tag_of(M.Ping(0))]
+    pongs = [r for r in recs if r.type == M.tag_of(M.Pong(0, 0))]
+    assert [r.msg.n for r in pings] == list(range(1, PINGS + 1))
+    assert [r.msg.n for r in pongs] == list(range(1, PINGS + 1))
+    ping_seq = {r.msg.n: r.seq for r in pings}
+    assert all(p.msg.ping_seq == ping_seq[p.msg.n] and p.seq > p.msg.ping_seq for p in pongs)
 
 
 def test_kill_9_apps_and_sequencer_mid_stream_loses_and_duplicates_nothing(tmp_path):
@@ -84,15 +97,7 @@ def test_kill_9_apps_and_sequencer_mid_stream_loses_and_duplicates_nothing(tmp_p
         for p in (ping, pong, seq):
             procs.stop(p)
 
-    res = verify(path)  # CRCs, seq 1..N with no gap, time in order, no repeated source_seq
-    recs = list(LogReader(path).records())
-    assert res.count == len(recs)
-    pings = [r for r in recs if r.type == M.tag_of(M.Ping(0))]
-    pongs = [r for r in recs if r.type == M.tag_of(M.Pong(0, 0))]
-    assert [r.msg.n for r in pings] == list(range(1, PINGS + 1))
-    assert [r.msg.n for r in pongs] == list(range(1, PINGS + 1))
-    ping_seq = {r.msg.n: r.seq for r in pings}
-    assert all(p.msg.ping_seq == ping_seq[p.msg.n] and p.seq > p.msg.ping_seq for p in pongs)
+    assert_each_ping_and_pong_once(path)
     out = open(logs["pong"]).read()
     assert "outputs verified against the log" in out  # the restarted pong replayed and checked its outputs
 
@@ -126,3 +131,63 @@ def test_log_cli_dump_and_verify(tmp_path):
     assert r.returncode != 0 and "corrupt log at byte offset" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("log", "dump", str(tmp_path / "missing.log"))
     assert r.returncode == 2 and "no such log file" in r.stderr
+
+
+def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_path):
+    """Apps write snapshots while live; killed with -9 they restart from the newest usable snapshot plus the log's
+    tail (a damaged newest one is skipped for the one before). Nothing is lost or duplicated, and each app's state
+    at its final snapshot is exactly the state a full replay of the log reaches at that seq."""
+    from apps.sample import PingApp, PongApp
+    from replay import snapshot
+    from replay.runner import replay, state_json
+
+    port = procs.free_port()
+    snaps = tmp_path / "snaps"
+    cfg = write_config(tmp_path, port, snapshots=f'snapshot_dir = "{snaps}"\nsnapshot_every = 40\n')
+    path = log_path(str(tmp_path / "data"), DAY)
+    logs = {n: str(tmp_path / f"{n}.out") for n in ("sequencer", "ping", "pong")}
+    seq = procs.seqtrade("sequencer", "--config", cfg, log_path=logs["sequencer"])
+    procs.wait_port("127.0.0.1", port, proc=seq)
+
+    def start_app(name):
+        return procs.seqtrade("app", "run", name, "--config", cfg, log_path=logs[name])
+
+    def written(name):
+        return snapshot.all_of(str(snaps / name), DAY)
+
+    ping, pong = start_app("ping"), start_app("pong")
+    try:
+        wait_for(lambda: count(path, M.Pong) >= PINGS // 4 and written("pong") and written("ping"),
+                 what="a quarter of the pongs and a snapshot of each app")
+        procs.kill9(pong)
+        pong = start_app("pong")
+        wait_for(lambda: count(path, M.Pong) >= PINGS // 2, what="half of the pongs")
+        procs.kill9(ping)
+        ping_snaps = written("ping")
+        with open(ping_snaps[-1], "r+b") as f:  # damage ping's newest: it must fall back to the one before
+            f.seek(-10, os.SEEK_END)
+            f.write(b"XXXXXXXXXX")
+        ping = start_app("ping")
+        wait_for(lambda: count(path, M.Pong) >= PINGS, what="all pongs")
+        for p in (ping, pong):
+            assert p.poll() is None, open(logs["ping" if p is ping else "pong"]).read()
+    finally:
+        for p in (ping, pong):
+            procs.stop(p)  # SIGTERM: each writes a last snapshot
+        procs.stop(seq)
+    assert_each_ping_and_pong_once(path)
+
+    pong_out, ping_out = open(logs["pong"]).read(), open(logs["ping"]).read()
+    assert "restored from snapshot" in pong_out, pong_out
+    assert "body does not match its SHA-256" in ping_out and "restored from snapshot" in ping_out, ping_out
+    assert "stream paused" in pong_out and "written at stop" in pong_out
+
+    for name, fresh in (("ping", PingApp(count=PINGS, interval_ms=2)), ("pong", PongApp())):
+        last = written(name)[-1]
+        at, live = snapshot.read(last, DAY)
+        res, full = replay(path, {name: fresh}, verify=True, until_seq=at)
+        assert res.last_seq == at and res.mismatches == {name: 0}
+        assert state_json(live) == state_json(full)
+        a, b = live[name], full[name]
+        assert (a.next_seq, a.out_seq, sorted(a.pending)) == (b.next_seq, b.out_seq, sorted(b.pending))
+        assert len(written(name)) == 3  # pruned to the newest three

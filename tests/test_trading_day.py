@@ -31,12 +31,14 @@ def script(name: str, *args: str) -> subprocess.CompletedProcess:
 def traded_day(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("day"))
     path = simcluster_files.write(d, speed=60, clock_start="09:29:40", market_close="09:36:00",
-                                  trading_day="20261120")
+                                  trading_day="20261120", snapshot_every=2_000)
     c = clusterconfig.load(path)
     started = script("start-day.sh", path)
+    restarted = None
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         status = script("status.sh", path)
+        restarted = crash_and_restart_the_algo(c, path)
         sims = [p for p in c.processes if p.kind == "client-sim"]
         deadline = time.monotonic() + 150
         from seqtrade.cluster import running
@@ -44,11 +46,30 @@ def traded_day(tmp_path_factory):
             time.sleep(0.5)
     finally:
         stopped = script("stop-day.sh", path)
-    return c, started, status, stopped
+    return c, started, status, stopped, restarted
+
+
+def crash_and_restart_the_algo(c, path):
+    """Mid-day, once the algo has written a snapshot: kill -9 it, and run the start script again, as operations
+    would. It must restart only the algo, which resumes from its snapshot; the conservation checks below then show
+    that the crash lost and duplicated nothing."""
+    from replay import snapshot
+    from seqtrade.cluster import running
+    algo = next(p for p in c.processes if p.name == "algo")
+    snaps = os.path.join(c.dir, "run", "snapshots", "algo")
+    deadline = time.monotonic() + 60
+    while not snapshot.all_of(snaps, "20261120") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert snapshot.all_of(snaps, "20261120"), "the algo wrote no snapshot"
+    pid = running(c, algo)["pid"]
+    os.kill(pid, 9)
+    while running(c, algo) is not None:
+        time.sleep(0.05)
+    return script("start-day.sh", path)
 
 
 def test_start_status_and_stop_scripts(traded_day):
-    c, started, status, stopped = traded_day
+    c, started, status, stopped, _ = traded_day
     names = [p.name for p in c.processes]
     # started in dependency order, each healthy before the next; the day's data published once the apps were up
     order = [line.split()[0] for line in started.stdout.splitlines() if line.strip().endswith(")") and " up (" in line]
@@ -65,6 +86,15 @@ def test_start_status_and_stop_scripts(traded_day):
     assert [x[0] for x in lines] == names[::-1]
     assert all(x[1] in ("stopped", "not") for x in lines), stopped.stdout
     assert not any(os.path.exists(os.path.join(c.at(c.run_dir), f"{n}.pid")) for n in names)
+
+
+def test_a_crashed_algo_restarts_from_its_snapshot(traded_day):
+    c, restarted = traded_day[0], traded_day[4]
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    relaunched = [line.split()[0] for line in restarted.stdout.splitlines() if " up (" in line]
+    assert relaunched == ["algo"], restarted.stdout        # the running processes were left alone
+    text = open(os.path.join(c.at(c.run_dir), "algo.log")).read()
+    assert "restored from snapshot" in text and "FATAL" not in text, text[-3000:]
 
 
 def test_every_order_ended_and_fills_are_conserved(traded_day):
