@@ -82,17 +82,18 @@ class AlgoContainer:
 
     def _quote(self, q: M.Quote, seq):
         self.md.on_quote(q)
+        venue = q.venue
         for oid in self.by_symbol.get(q.symbol, ()):
-            p = self.parents[oid]
-            if p.active:
-                self._call(p, "on_quote", q.symbol, q.venue)
+            s = self.strategies.get(oid)
+            if s is not None and (s.venue_quotes or not venue) and self.parents[oid].active:
+                self._call(self.parents[oid], "on_quote", q.symbol, venue)
 
     def _trade(self, t: M.Trade, seq):
         self.md.on_trade(t)
         for oid in self.by_symbol.get(t.symbol, ()):
-            p = self.parents[oid]
-            if p.active:
-                self._call(p, "on_trade", t.symbol, t.venue, t.px, t.qty)
+            s = self.strategies.get(oid)
+            if s is not None and s.wants_trades and self.parents[oid].active:  # most strategies ignore prints
+                self._call(self.parents[oid], "on_trade", t.symbol, t.venue, t.px, t.qty)
 
     def _status(self, m: M.SymbolStatus, seq):
         self.md.halted[m.symbol] = m.halted

@@ -41,6 +41,9 @@ class DeterminismError(Exception):
             f"{f' (made while handling seq {input_seq})' if input_seq else ''}:\n"
             f"  regenerated: {show(regenerated)}\n  recorded:    {show(recorded)}")
 
+    def __reduce__(self):  # rebuilt from its parts when a parallel replay's worker hands it back
+        return (DeterminismError, (self.app, self.source_seq, self.input_seq, self.regenerated, self.recorded))
+
 
 class StreamGap(Exception):
     pass
@@ -161,10 +164,12 @@ class AppRunner:
                 return  # already handled (a resubscription overlap); the stream is idempotent by seq
             raise StreamGap(f"{self.name}: expected seq {self.next_seq}, got {rec.seq}")
         app = self.app
-        for _at, token in app.timers.pop_due(rec.ts):
-            app.now = rec.ts
-            self.current_seq = rec.seq
-            app.on_timer(token)
+        heap = app.timers._heap
+        if heap and heap[0][0] <= rec.ts:   # checked here, not by calling pop_due: this runs for every record
+            for _at, token in app.timers.pop_due(rec.ts):
+                app.now = rec.ts
+                self.current_seq = rec.seq
+                app.on_timer(token)
         app.now = rec.ts
         self.current_seq = rec.seq
         if rec.source == self.name:
@@ -208,6 +213,8 @@ class MachineApp(App):
     def _emit(self, outs) -> None:
         for m in outs:
             self.submit(m)
-        for at, token in self.machine.timer_requests:
-            self.timers.schedule(at, token)
-        self.machine.timer_requests.clear()
+        requests = self.machine.timer_requests
+        if requests:
+            for at, token in requests:
+                self.timers.schedule(at, token)
+            requests.clear()

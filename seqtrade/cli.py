@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from sequencer.config import ConfigError
@@ -131,7 +132,7 @@ def cmd_replay(a) -> int:
     try:
         res, runners = replay(a.log, apps, a.verify, a.until, until_ns, a.break_at, progress,
                               snapshot_dir=a.snapshot_dir, snapshot_every=a.snapshot_every,
-                              snapshot_at=a.snapshot_at, from_snapshot=start)
+                              snapshot_at=a.snapshot_at, from_snapshot=start, jobs=a.jobs)
     except snapshot.SnapshotError as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
@@ -308,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--break-at", type=int, help="open the debugger (PYTHONBREAKPOINT) right before this seq")
     rp.add_argument("--explain", metavar="ORDER", help="the causal chain of one client order (O123 or a ClOrdID)")
     rp.add_argument("--street-seed", type=int, help="the simulated street's seed, to replay it too")
+    rp.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="replay the apps in up to this many processes (default: 2, or 1 on one core); "
+                         "--break-at and snapshots use one")
     rp.add_argument("--snapshot-dir", default="snapshots", help="where snapshots are written and looked for")
     rp.add_argument("--snapshot-at", type=int, help="write a snapshot of the apps' state after this seq")
     rp.add_argument("--snapshot-every", type=int, default=0, help="write a snapshot every N seqs")

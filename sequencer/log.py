@@ -38,6 +38,9 @@ class LogCorrupt(Exception):
         self.path, self.offset, self.reason = path, offset, reason
         super().__init__(f"{path}: corrupt log at byte offset {offset}: {reason}")
 
+    def __reduce__(self):  # picklable, so a replay worker process can hand it back
+        return (LogCorrupt, (self.path, self.offset, self.reason))
+
 
 def log_path(data_dir: str, trading_day: str) -> str:
     return os.path.join(data_dir, f"seq-{trading_day}.log")
@@ -327,6 +330,34 @@ class LogReader:
                 if not (e.partial or (e.frame_end is not None and e.frame_end >= size)):
                     raise LogCorrupt(self.path, e.offset, e.reason) from None
                 # a torn tail is the live writer's unfinished batch, or a crash the sequencer will cut at start-up
+
+    def batches(self, from_seq: int = 1):
+        """Lists of records from ``from_seq`` to the end as it is now, a read chunk at a time: the replay's fast path.
+
+        Frames are parsed by ``record.parse`` (the subscribers' inlined parser: about twice the speed of ``records``).
+        At the first frame it cannot parse (damage, or a torn tail) it hands over to ``records``, whose rules then
+        decide: damage raises ``LogCorrupt`` naming the offset, a torn tail ends the log."""
+        size = os.path.getsize(self.path)
+        with open(self.path, "rb") as f:
+            base = self._start_offset(max(from_seq, 1), f)   # file offset of buf[0]
+            buf = b""
+            next_seq = from_seq
+            while base + len(buf) < size:
+                f.seek(base + len(buf))
+                buf += f.read(min(READ_CHUNK, size - base - len(buf)))
+                try:
+                    recs, used = record.parse(buf, base_offset=base)
+                except FrameError:
+                    break
+                if recs and recs[0].seq < next_seq:          # the index points at the start of a block
+                    recs = [r for r in recs if r.seq >= next_seq]
+                if recs:
+                    next_seq = recs[-1].seq + 1
+                    yield recs
+                buf = buf[used:]
+                base += used
+        for rec in self.records(next_seq):  # only what parse left: records before a damaged frame, or none
+            yield [rec]
 
     def records(self, from_seq: int = 1, to_seq: int | None = None):
         for _off, body in self.raw_from(from_seq):

@@ -466,19 +466,24 @@ def encode(msg: Msg) -> bytes:
 
 
 def decode(payload: bytes, tag: int | None = None) -> Msg:
-    """Decode a payload. ``tag`` is the type recorded in the record header; it must match the payload's own tag."""
-    if tag is not None and tag not in TYPES_BY_TAG:
-        raise UnknownMessageType(tag)
+    """Decode a payload. ``tag`` is the type recorded in the record header; it must match the payload's own tag.
+    Every consumer decodes every record it looks at, so the checks run only when something does not match."""
     try:
         msg = _decoder.decode(payload)
     except msgspec.ValidationError as e:
+        if tag is not None and tag not in TYPES_BY_TAG:
+            raise UnknownMessageType(tag) from None
         raw = msgspec.msgpack.decode(payload)
         if isinstance(raw, list) and raw and isinstance(raw[0], int) and raw[0] not in TYPES_BY_TAG:
             raise UnknownMessageType(raw[0]) from None
         raise ValueError(f"payload does not match the schema: {e}") from None
     except msgspec.DecodeError as e:
+        if tag is not None and tag not in TYPES_BY_TAG:
+            raise UnknownMessageType(tag) from None
         raise ValueError(f"payload is not valid msgpack: {e}") from None
-    if tag is not None and tag_of(msg) != tag:
+    if tag is not None and msg.__struct_config__.tag != tag:
+        if tag not in TYPES_BY_TAG:
+            raise UnknownMessageType(tag)
         raise ValueError(f"record header says type {tag} but payload is {type(msg).__name__} ({tag_of(msg)})")
     return msg
 

@@ -7,6 +7,13 @@ SECOND = 1_000_000_000
 
 
 class Strategy:
+    wants_trades = False   # set for subclasses that override on_trade: the container skips the call for the others
+    venue_quotes = True    # False: on_quote only looks at the NBBO (venue ""), so venues' own quotes are not passed
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls.wants_trades = cls.on_trade is not Strategy.on_trade
+
     def __init__(self, ctx):
         self.ctx = ctx
         self.p = ctx.parent

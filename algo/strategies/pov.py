@@ -10,6 +10,7 @@ from .base import SECOND, Strategy
 
 
 class PovStrategy(Strategy):
+    venue_quotes = False   # on_quote reprices against the NBBO only
     def __init__(self, ctx):
         super().__init__(ctx)
         rate = self.p.participation_bp
