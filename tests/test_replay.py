@@ -60,6 +60,25 @@ def test_a_divergence_stops_with_both_messages_side_by_side(day, monkeypatch):
     assert len(differing) == 1 and differing[0].split()[0] == "exec_id"
 
 
+def test_apps_replayed_in_parallel_processes_end_as_in_one(day, monkeypatch):
+    from replay.runner import state_json
+    one, one_runners = replay(day, {n: registry.make(n) for n in ("oms", "algo")}, until_seq=3000, jobs=1)
+    two, two_runners = replay(day, {n: registry.make(n) for n in ("oms", "algo")}, until_seq=3000, jobs=2)
+    assert (one.records, one.last_seq, one.stopped_at, one.verified) == (two.records, two.last_seq, two.stopped_at,
+                                                                        two.verified)
+    assert one.verified["oms"] > 0 and one.verified["algo"] > 0
+    assert state_json(one_runners) == state_json(two_runners)
+    # a divergence in a worker process comes back as the same report a single process gives
+    real = OrderManager._exec_id
+    monkeypatch.setattr(OrderManager, "_exec_id", lambda self: real(self) + "x")
+    texts = []
+    for jobs in (1, 2):
+        with pytest.raises(Divergence) as e:
+            replay(day, {n: registry.make(n) for n in ("oms", "algo")}, jobs=jobs)
+        texts.append(str(e.value))
+    assert texts[0] == texts[1] and "app 'oms'" in texts[0]
+
+
 def test_until_dumps_readable_state(day):
     out = cli(day, "--until", "3000")
     assert out.returncode == 0, out.stderr

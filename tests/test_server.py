@@ -174,6 +174,11 @@ def test_config_errors_name_file_and_line(tmp_path):
     p.write_text('[sequencer]\nport = = 1\n')
     with pytest.raises(config.ConfigError, match=r"c.toml:2: not valid TOML"):
         config.load(str(p))
+    p.write_text('[sequencer]\nport = 7700\n\n[apps.a]\npassword = "x"\nsnapshot_dir = "s"\nsnapshot_every = 0\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:7: snapshot_every must be positive"):
+        config.load(str(p))
+    p.write_text('[sequencer]\nport = 7700\n\n[apps.a]\npassword = "x"\nsnapshot_dir = "s"\nsnapshot_every = 500\n')
+    assert (config.load(str(p)).apps["a"].snapshot_dir, config.load(str(p)).apps["a"].snapshot_every) == ("s", 500)
 
 
 def test_status_names_each_connection_and_how_far_it_has_been_sent(tmp_path):

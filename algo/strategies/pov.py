@@ -11,6 +11,7 @@ from .base import SECOND, Strategy
 
 class PovStrategy(Strategy):
     venue_quotes = False   # on_quote reprices against the NBBO only
+
     def __init__(self, ctx):
         super().__init__(ctx)
         rate = self.p.participation_bp
@@ -48,15 +49,17 @@ class PovStrategy(Strategy):
         cap = self.volume * self.max_bp // 10_000
         floor = self.volume * self.min_bp // 10_000
         target = self.volume * self.rate // 10_000
-        open_take = ctx.open_qty() - sum(c.open_qty for c in self.passive())
+        kids = ctx.children()  # once: this runs on every print of the symbol
+        passive = [c for c in kids if c.passive]
+        open_take = sum(c.open_qty for c in kids if not c.passive)
         clip = ctx.round_lot  # trade in round lots: thousands of odd-lot children cost more than they help
         if p.cum_qty < floor:
             want = min(target, cap) - p.cum_qty - open_take
             if want >= clip:
-                for c in self.passive():
+                for c in passive:
                     ctx.cancel(c)
                 ctx.take(want)
             return
         room = cap - p.cum_qty - open_take
-        if room >= clip or any(c.open_qty > room for c in self.passive()):
+        if room >= clip or any(c.open_qty > room for c in passive):
             self.keep_passive(room)

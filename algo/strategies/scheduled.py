@@ -14,6 +14,7 @@ CATCH_UP = 2 * SECOND
 
 class ScheduledStrategy(Strategy):
     venue_quotes = False   # on_quote reprices against the NBBO only
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.interval = self.params["interval_s"] * SECOND
