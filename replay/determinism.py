@@ -85,13 +85,19 @@ def check_source(text: str, path: str) -> list[str]:
     return v.problems
 
 
-def check_tree(root: str, targets=DETERMINISTIC) -> list[str]:
-    problems = []
+def source_files(root: str, targets=DETERMINISTIC) -> list[str]:
+    """The .py files of ``targets`` (files or folders under ``root``), each once, in a fixed order."""
+    found = set()
     for t in targets:
         full = os.path.join(root, t)
-        files = [full] if full.endswith(".py") else sorted(
-            os.path.join(d, f) for d, _, fs in os.walk(full) for f in fs if f.endswith(".py"))
-        for path in files:
-            with open(path, encoding="utf-8") as fh:
-                problems += check_source(fh.read(), os.path.relpath(path, root))
+        found.update([full] if full.endswith(".py") else
+                     (os.path.join(d, f) for d, _, fs in os.walk(full) for f in fs if f.endswith(".py")))
+    return sorted(found)
+
+
+def check_tree(root: str, targets=DETERMINISTIC) -> list[str]:
+    problems = []
+    for path in source_files(root, targets):
+        with open(path, encoding="utf-8") as fh:
+            problems += check_source(fh.read(), os.path.relpath(path, root))
     return problems

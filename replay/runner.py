@@ -131,8 +131,9 @@ def _parallel(path, apps, verify, until_seq, until_ns, progress, progress_every,
         try:
             outcomes.append(recv.recv())
         except EOFError:
+            w.join()
             outcomes.append(("error", RuntimeError(f"replay worker {w.pid} died without a result "
-                                                   f"(exit code {w.join() or w.exitcode})")))
+                                                   f"(exit code {w.exitcode})")))
         w.join()
     errors = [x for kind, x in outcomes if kind == "error"]
     if errors:

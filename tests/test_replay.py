@@ -137,3 +137,23 @@ def test_snapshot_plus_tail_gives_exactly_the_state_of_a_full_replay(day, tmp_pa
         f.write(b"XXXXXXXXXX")
     bad = cli(day, "--from-snapshot", path)
     assert bad.returncode == 2 and "does not match its SHA-256" in bad.stderr and path in bad.stderr
+
+
+def test_a_snapshot_from_other_code_is_refused(day, tmp_path, monkeypatch):
+    """A snapshot holds the objects of the code that wrote it: after a code change it must not be mixed with the new
+    code (replay from the log's start instead). The fingerprint covers the deterministic folders and the schema."""
+    from replay import snapshot
+    from sequencer.log import LogReader
+    snaps = str(tmp_path / "snaps")
+    replay(day, {"oms": registry.make("oms")}, until_seq=500, snapshot_dir=snaps, snapshot_at=500)
+    path = snapshot.latest(snaps, LogReader(day).trading_day)
+    assert snapshot.read(path, LogReader(day).trading_day)[0] == 500
+    monkeypatch.setattr(snapshot, "_code_id", "0123456789abcdef")   # as if oms/ had been edited since
+    with pytest.raises(snapshot.SnapshotError, match="written by other code"):
+        snapshot.read(path, LogReader(day).trading_day)
+    monkeypatch.undo()
+    # the fingerprint follows the source: a changed deterministic file gives another one
+    from replay.determinism import source_files
+    files = source_files(snapshot.ROOT, ("oms", "apps", "sequencer/messages.py"))
+    assert os.path.join(snapshot.ROOT, "oms", "manager.py") in files
+    assert os.path.join(snapshot.ROOT, "apps", "runtime.py") in files and len(files) == len(set(files))
