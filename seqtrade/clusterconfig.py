@@ -115,7 +115,9 @@ def load(path: str) -> Cluster:
     seq = seqconfig.load(path)
     text = open(path, encoding="utf-8", errors="replace").read()
     data = tomllib.loads(text)
-    c = Cluster(path, os.path.dirname(os.path.abspath(path)), seq)
+    # absolute: every process is started in the cluster's directory and given this path, and the operator may have
+    # named the file relative to wherever they stood (deploy/start-day.sh deploy/cluster.example.toml)
+    c = Cluster(os.path.abspath(path), os.path.dirname(os.path.abspath(path)), seq)
     cl = data.get("cluster", {})
     _check(text, path, "cluster", cl, _CLUSTER)
     for k, v in cl.items():

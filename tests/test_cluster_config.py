@@ -58,6 +58,17 @@ def test_shipped_examples_load_in_dependency_order():
     assert two.limits[0].max_order_notional_px == 25_000_000 * 1_000_000
 
 
+def test_a_cluster_file_named_relative_to_where_the_operator_stands_reaches_every_process(monkeypatch):
+    """Processes start in the cluster's directory: the config path they are given must not depend on the cwd."""
+    from seqtrade import cluster
+    monkeypatch.chdir(os.path.dirname(DEPLOY))
+    c = clusterconfig.load("deploy/cluster.example.toml")   # as in: deploy/start-day.sh deploy/cluster.example.toml
+    for p in c.processes:
+        cmd = cluster.command(c, p)
+        files = [cmd[i + 1] for i, x in enumerate(cmd) if x in ("--config", "--refdata")]
+        assert files and all(os.path.isabs(f) and os.path.exists(f) for f in files), (p.name, files)
+
+
 @pytest.mark.parametrize("extra, at, text", [   # at: the line the error must name
     ('\n[process.algo]\nkind = "ap"\n', 'kind = "ap"', "kind must be one of"),
     ("\n[process.algo]\nkind = 'app'\n", "kind = 'app'", "needs its sequencer credentials in [apps.algo]"),
