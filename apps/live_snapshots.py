@@ -33,7 +33,7 @@ class LiveSnapshots:
         self.every, self.name, self.notice = every, name, notice
         self.trading_day = ""
         self.last_seq = 0          # seq of the newest snapshot written or restored
-        self._child = None         # (pid, seq, started) of the writer in progress
+        self._child = None         # (pid, seq, started, fork pause) of the writer in progress
 
     # -- start-up -----------------------------------------------------------------------------------------------
     def restore(self, runner: AppRunner, trading_day: str, head_seq: int) -> AppRunner:
