@@ -84,12 +84,12 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
     handle = [r.handle for r in runners.values()]
     next_progress = progress_every
     for batch in reader.batches(start):
-        last = batch[-1]
-        if ((until_seq is None or last.seq <= until_seq) and (until_ns is None or last.ts <= until_ns)
-                and (break_at is None or not batch[0].seq <= break_at <= last.seq)
-                and not (snapshot_dir and (snapshot_at is not None and batch[0].seq <= snapshot_at <= last.seq
-                                           or snapshot_every and (batch[0].seq - 1) // snapshot_every
-                                           != last.seq // snapshot_every))):
+        first, last = batch[0].seq, batch[-1]
+        stops = ((until_seq is not None and last.seq > until_seq) or (until_ns is not None and last.ts > until_ns)
+                 or (break_at is not None and first <= break_at <= last.seq))
+        snaps = writes_snapshots and ((snapshot_at is not None and first <= snapshot_at <= last.seq) or bool(
+            snapshot_every and (first - 1) // snapshot_every != last.seq // snapshot_every))
+        if not (stops or snaps):
             for rec in batch:         # nothing stops or snapshots in this batch: the plain loop
                 for h in handle:
                     h(rec)
