@@ -39,6 +39,15 @@ class _Replaying(AppRunner):
         self.strict = strict
         self.mismatches = 0
 
+    @classmethod
+    def resume(cls, runner: AppRunner, strict: bool) -> "_Replaying":
+        """A runner from a snapshot (a replay's, or a live app process's) as a replaying one, at the same place."""
+        r = cls(runner.app, runner.name, strict)   # takes over the app's submit
+        r.next_seq, r.out_seq, r.current_seq = runner.next_seq, runner.out_seq, runner.current_seq
+        r.pending, r.verified = runner.pending, runner.verified
+        r.mismatches = getattr(runner, "mismatches", 0)
+        return r
+
     def _check_own(self, rec) -> None:
         try:
             super()._check_own(rec)
@@ -73,9 +82,8 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
     reader = LogReader(path)
     start = 1
     if from_snapshot:
-        seq, runners = snapshot.read(from_snapshot, reader.trading_day)
-        for r in runners.values():
-            r.strict = verify
+        seq, loaded = snapshot.read(from_snapshot, reader.trading_day)
+        runners = {name: _Replaying.resume(r, verify) for name, r in loaded.items()}
         start = seq + 1
     else:
         runners = {name: _Replaying(app, name, verify) for name, app in apps.items()}

@@ -194,3 +194,7 @@ def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_pa
         a, b = live[name], full[name]
         assert (a.next_seq, a.out_seq, sorted(a.pending)) == (b.next_seq, b.out_seq, sorted(b.pending))
         assert len(written(name)) == 3  # pruned to the newest three
+        # a live app's snapshot starts a verified replay too: it ends where the full replay ends
+        oldest = written(name)[0]
+        tail, resumed = replay(path, {}, verify=True, from_snapshot=oldest, until_seq=at)
+        assert tail.mismatches == {name: 0} and state_json(resumed) == state_json(full)
