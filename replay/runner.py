@@ -30,6 +30,10 @@ class Divergence(Exception):
         return (Divergence, (self.err,))
 
 
+class WorkerDied(Exception):
+    """A parallel replay's worker process ended without a result (killed, or out of memory)."""
+
+
 class _Replaying(AppRunner):
     """Every output is compared with the recorded one; nothing is sent anywhere."""
 
@@ -140,8 +144,8 @@ def _parallel(path, apps, verify, until_seq, until_ns, progress, progress_every,
             outcomes.append(recv.recv())
         except EOFError:
             w.join()
-            outcomes.append(("error", RuntimeError(f"replay worker {w.pid} died without a result "
-                                                   f"(exit code {w.exitcode})")))
+            outcomes.append(("error", WorkerDied(f"replay worker {w.pid} (apps {', '.join(groups[len(outcomes)])}) "
+                                                 f"died without a result (exit code {w.exitcode})")))
         w.join()
     errors = [x for kind, x in outcomes if kind == "error"]
     if errors:

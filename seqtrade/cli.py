@@ -111,7 +111,7 @@ def cmd_fixgw(a) -> int:
 def cmd_replay(a) -> int:
     from replay import apps as registry
     from replay.explain import chain
-    from replay.runner import Divergence, replay, state_json
+    from replay.runner import Divergence, WorkerDied, replay, state_json
     if a.explain:
         print("\n".join(chain(a.log, a.explain)))
         return 0
@@ -139,6 +139,9 @@ def cmd_replay(a) -> int:
     except Divergence as e:
         print(f"replay: DIVERGED: {e}", file=sys.stderr)
         return 1
+    except WorkerDied as e:
+        print(f"replay: {e}", file=sys.stderr)
+        return 2
     rate = res.records / res.seconds if res.seconds else 0
     checked = ", ".join(f"{n} {v:,} outputs identical" + (f", {res.mismatches[n]:,} differ" if res.mismatches[n]
                                                           else "") for n, v in res.verified.items())
@@ -359,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dm = sub.add_parser("demo", help="run a whole simulated trading day end to end and print the summary")
     dm.add_argument("--dir", default="demo-data")
-    dm.add_argument("--speed", type=float, default=100.0, help="the sequenced clock runs this many times real time")
+    dm.add_argument("--speed", type=float, default=60.0,
+                    help="the sequenced clock runs this many times real time (default 60: at 100 the algo falls "
+                         "behind on 2 cores, see the README's known gaps)")
     dm.add_argument("--close", default="16:00:00", help="the market close (New York), to shorten the day")
     dm.add_argument("--in-process", action="store_true", help="instead: the whole cluster in one process "
                                                                 "(deterministic, on the seeded street)")

@@ -157,3 +157,17 @@ def test_a_snapshot_from_other_code_is_refused(day, tmp_path, monkeypatch):
     files = source_files(snapshot.ROOT, ("oms", "apps", "sequencer/messages.py"))
     assert os.path.join(snapshot.ROOT, "oms", "manager.py") in files
     assert os.path.join(snapshot.ROOT, "apps", "runtime.py") in files and len(files) == len(set(files))
+
+
+def test_a_replay_worker_that_dies_is_named(day, monkeypatch):
+    from replay.runner import WorkerDied
+    oms = registry.make("oms")
+    real = type(oms).on_message
+
+    def dies(self, rec):
+        if rec.seq == 1000:
+            os._exit(9)               # as if killed, or out of memory
+        real(self, rec)
+    monkeypatch.setattr(type(oms), "on_message", dies)
+    with pytest.raises(WorkerDied, match=r"apps oms\) died without a result \(exit code 9\)"):
+        replay(day, {"oms": oms, "algo": registry.make("algo")}, jobs=2)
