@@ -46,10 +46,11 @@ class _Replaying(AppRunner):
     @classmethod
     def resume(cls, runner: AppRunner, strict: bool) -> "_Replaying":
         """A runner from a snapshot (a replay's, or a live app process's) as a replaying one, at the same place."""
-        r = cls(runner.app, runner.name, strict)   # takes over the app's submit
-        r.next_seq, r.out_seq, r.current_seq = runner.next_seq, runner.out_seq, runner.current_seq
-        r.pending, r.verified = runner.pending, runner.verified
+        r = cls.__new__(cls)
+        r.__dict__.update(runner.__dict__)          # position, outputs, counts: whatever the runner holds
+        r.send, r.recorded_upto, r.strict = (lambda *a: None), 1 << 62, strict
         r.mismatches = getattr(runner, "mismatches", 0)
+        r.app._submit = r._submit                   # the app's outputs now come to this runner
         return r
 
     def _check_own(self, rec) -> None:
