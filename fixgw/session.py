@@ -22,6 +22,7 @@ with the log.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass, field
 
 import simplefix
@@ -34,6 +35,8 @@ ADMIN_TYPES = D.ADMIN
 
 @dataclass
 class SessionConfig:
+    """One session's settings. The names after ``#`` are QuickFIX's, which FIX users know; the README's FIX section
+    gives each one's default per side (strict for clients, lenient for venues)."""
     begin: str                      # "FIX.4.2" or "FIX.4.4"
     sender: str                     # our CompID
     target: str                     # theirs
@@ -41,17 +44,28 @@ class SessionConfig:
     heartbeat_s: int = 30
     username: str = ""              # 4.4: expected (acceptor) or sent (initiator)
     password: str = ""
-    reset_on_logon: bool = False    # initiator: send ResetSeqNumFlag=Y
-    sending_time_tolerance_s: int = 120
-    logout_timeout_s: int = 5
+    reset_on_logon: bool = False    # ResetOnLogon: initiator sends ResetSeqNumFlag=Y; both start again at 1
+    reset_on_logout: bool = False   # ResetOnLogout: sequence numbers back to 1 after a logout
+    reset_on_disconnect: bool = False   # ResetOnDisconnect: and after any disconnect
+    check_latency: bool = True      # CheckLatency
+    max_latency_s: int = 120        # MaxLatency: SendingTime this far from our clock is refused
+    logout_timeout_s: int = 5       # LogoutTimeout
+    logon_timeout_s: int = 10       # LogonTimeout: no Logon (or no answer to ours) in this time: disconnect
+    validation: D.Validation = D.STRICT          # ValidateUserDefinedFields, AllowUnknownMsgFields, ...
+    dictionary: dict | None = None  # the counterparty's dictionary override (fields, messages); see dictionary.py
 
 
 @dataclass
 class SessionState:
-    """What survives a restart."""
+    """What survives a restart. One object per session for the whole day: a reset changes it in place, because the
+    gateway's route holds it too."""
     next_out: int = 1
     next_in: int = 1
     sent: dict = field(default_factory=dict)  # seq -> (msgtype, [(tag, value)], sending_time) for app messages
+
+    def reset(self) -> None:
+        self.next_out = self.next_in = 1
+        self.sent.clear()
 
 
 def fix_time(ns: int) -> str:
@@ -90,23 +104,28 @@ class Session:
     def __init__(self, cfg: SessionConfig, state: SessionState | None = None):
         self.cfg = cfg
         self.st = state or SessionState()
+        self.dict = D.get(cfg.begin, cfg.dictionary)
         self.status = self.DISCONNECTED
         self.framer = FixFramer()
         self.heartbeat_ns = cfg.heartbeat_s * 1_000_000_000
         self.last_in = 0
         self.last_out = 0
+        self.connected_at = 0
         self.test_req_sent = 0
         self.logout_sent_at = 0
         self.resend_requested_upto = 0
+        self.routing: list = []         # the peer's routing fields, reversed, for our answers (Reject, Logout)
 
     # -- building messages ------------------------------------------------------------------------------------
     def _encode(self, msgtype: str, body: list, now: int, seq: int | None = None, poss_dup: bool = False,
-                orig_time: str = "", poss_resend: bool = False) -> bytes:
+                orig_time: str = "", poss_resend: bool = False, routing=()) -> bytes:
         m = simplefix.FixMessage()
         m.append_pair(8, self.cfg.begin)
         m.append_pair(35, msgtype)
         m.append_pair(49, self.cfg.sender)
         m.append_pair(56, self.cfg.target)
+        for tag, value in routing:
+            m.append_pair(tag, value)
         m.append_pair(34, seq if seq is not None else self.st.next_out)
         if poss_dup:
             m.append_pair(43, "Y")
@@ -119,8 +138,8 @@ class Session:
             m.append_pair(tag, value)
         return m.encode()
 
-    def _send(self, msgtype: str, body: list, now: int, poss_resend: bool = False) -> tuple:
-        raw = self._encode(msgtype, body, now, poss_resend=poss_resend)
+    def _send(self, msgtype: str, body: list, now: int, poss_resend: bool = False, routing=()) -> tuple:
+        raw = self._encode(msgtype, body, now, poss_resend=poss_resend, routing=routing)
         if msgtype not in ADMIN_TYPES:
             self.st.sent[self.st.next_out] = (msgtype, body, fix_time(now))
         self.st.next_out += 1
@@ -142,35 +161,44 @@ class Session:
     # -- connection events ------------------------------------------------------------------------------------
     def on_connect(self, now: int) -> list:
         self.framer = FixFramer()
-        self.last_in = self.last_out = now
+        self.last_in = self.last_out = self.connected_at = now
         self.test_req_sent = 0
+        self.resend_requested_upto = 0
         if self.cfg.initiator:
             body = [(98, "0"), (108, self.cfg.heartbeat_s)]
             if self.cfg.reset_on_logon:
-                self.st = SessionState()
+                self.st.reset()
                 body.append((141, "Y"))
             if self.cfg.begin == D.FIX44 and self.cfg.username:
                 body += [(553, self.cfg.username), (554, self.cfg.password)]
             self.status = self.LOGON_SENT
-            return [self._send("A", body, now)]
+            return [("event", "logon sent"), self._send("A", body, now)]
         self.status = self.AWAIT_LOGON
         return []
 
     def on_disconnect(self) -> None:
+        was = self.status
         self.status = self.DISCONNECTED
+        if self.cfg.reset_on_disconnect or (self.cfg.reset_on_logout and was == self.LOGOUT_SENT):
+            self.st.reset()
 
     def logout(self, now: int, text: str = "") -> list:
         if self.status not in (self.ACTIVE, self.LOGON_SENT):
             return [("disconnect", text or "logout")]
         self.status = self.LOGOUT_SENT
         self.logout_sent_at = now
-        return [self._send("5", [(58, text)] if text else [], now)]
+        return [("event", f"logout sent{': ' + text if text else ''}"),
+                self._send("5", [(58, text)] if text else [], now, routing=self.routing)]
 
     # -- time -------------------------------------------------------------------------------------------------
     def on_tick(self, now: int) -> list:
         out: list = []
         if self.status == self.LOGOUT_SENT and now - self.logout_sent_at > self.cfg.logout_timeout_s * 10**9:
             return [("disconnect", "no Logout reply in time")]
+        if self.status in (self.AWAIT_LOGON, self.LOGON_SENT) and \
+                now - self.connected_at > self.cfg.logon_timeout_s * 10**9:
+            what = "no Logon" if self.status == self.AWAIT_LOGON else "no answer to our Logon"
+            return [("disconnect", f"{what} within {self.cfg.logon_timeout_s} s")]
         if self.status != self.ACTIVE:
             return out
         if now - self.last_out >= self.heartbeat_ns:
@@ -190,22 +218,31 @@ class Session:
         for item in self.framer.feed(data):
             if isinstance(item, Garbled):
                 out.append(("log", f"garbled input discarded ({item.reason}): {item.data[:60]!r}"))
+                if self.status == self.AWAIT_LOGON:   # the first message must be a good Logon: nothing to answer
+                    out.append(("disconnect", "garbled first message"))
+                    break
                 continue
-            out += self._on_message(item, now)
+            out.append(("recv", item))
+            try:
+                out += self._on_message(item, now)
+            except Exception as e:  # noqa: BLE001 - a bug must not drop the rest of the read (or the connection)
+                out.append(("log", f"internal error on a message, seq kept as it was: {type(e).__name__}: {e}; "
+                                   f"{item[:120]!r}"))
             if out and out[-1][0] == "disconnect":
                 break
         return out
 
     def _reject(self, seq: int, msgtype: str | None, p: D.Problem, now: int) -> tuple:
         if p.business:
-            return self._send("j", [(45, seq), (372, msgtype or "?"), (380, p.reason), (58, p.text)], now)
+            return self._send("j", [(45, seq), (372, msgtype or "?"), (380, p.reason), (58, p.text)], now,
+                              routing=self.routing)
         body = [(45, seq)]
         if p.ref_tag:
             body.append((371, p.ref_tag))
-        if msgtype and msgtype in D.MESSAGES:
+        if msgtype and msgtype in self.dict.messages:
             body.append((372, msgtype))
         body += [(373, p.reason), (58, p.text)]
-        return self._send("3", body, now)
+        return self._send("3", body, now, routing=self.routing)
 
     def _on_message(self, raw: bytes, now: int) -> list:
         fields = split_fields(raw)
@@ -217,13 +254,17 @@ class Session:
             if t.isdigit():
                 values.setdefault(int(t), v)
         seq_raw = values.get(34, b"")
-        seq = int(seq_raw) if seq_raw.isdigit() else 0
+        seq = int(seq_raw) if seq_raw.isdigit() and len(seq_raw) < 19 else 0
         msgtype = values.get(35, b"").decode(errors="replace")
         if begin != self.cfg.begin:
             return [("log", f"BeginString {begin} on a {self.cfg.begin} session"),
                     *self.logout(now, f"BeginString must be {self.cfg.begin}"), ("disconnect", "wrong BeginString")]
         if self.status == self.AWAIT_LOGON and msgtype != "A":
             return [("disconnect", f"first message was {msgtype!r}, not Logon")]
+        # reverse routing: answer to whom they sent it on behalf of (FIX: OnBehalfOf <-> DeliverTo)
+        self.routing = [(128, values[115].decode(errors="replace"))] if 115 in values else []
+        if 128 in values:
+            self.routing.append((115, values[128].decode(errors="replace")))
         # CompIDs: theirs must be our target and ours their target
         if values.get(49, b"").decode(errors="replace") != self.cfg.target or \
                 values.get(56, b"").decode(errors="replace") != self.cfg.sender:
@@ -231,7 +272,7 @@ class Session:
                 return [("disconnect", f"Logon from unknown CompIDs {values.get(49)!r} -> {values.get(56)!r}")]
             return [self._reject(seq, msgtype, D.Problem(D.COMPID_PROBLEM, 49, "CompID problem"), now),
                     *self.logout(now, "CompID problem"), ("disconnect", "CompID problem")]
-        msgtype, problem = D.validate(fields, self.cfg.begin)
+        msgtype, problem = self.dict.validate(fields, self.cfg.validation)
         if problem is not None and (problem.ref_tag == 34 or seq == 0):
             return [*self.logout(now, f"invalid MsgSeqNum: {problem.text}"), ("disconnect", "invalid MsgSeqNum")]
         if msgtype == "A":
@@ -258,33 +299,38 @@ class Session:
             out = [("log", f"gap: expected {expected}, received {seq}")]
             if msgtype == "5":
                 return out + [("disconnect", "Logout received during a gap")]
-            if self.resend_requested_upto < seq:
+            if self.resend_requested_upto < expected:   # one ResendRequest per gap, not one per message in it
                 self.resend_requested_upto = seq
+                out.append(("event", f"resend request {expected}..0"))
                 out.append(self._send("2", [(7, expected), (16, 0)], now))
-            if msgtype == "2":  # still answer their resend request, or both sides wait forever
+            if msgtype == "2" and problem is None:   # still answer their resend request, or both sides wait forever
                 out += self._on_resend_request(values, now)
             return out
         # seq == expected
         sending = parse_fix_time(values.get(52, b""))
-        tolerance = self.cfg.sending_time_tolerance_s * 1_000_000_000
-        if problem is None and not poss_dup and sending is not None and abs(sending - now) > tolerance:
+        if self.cfg.check_latency and problem is None and not poss_dup and sending is not None and \
+                abs(sending - now) > self.cfg.max_latency_s * 1_000_000_000:
             self.st.next_in += 1
             return [self._reject(seq, msgtype, D.Problem(D.SENDING_TIME, 52, "SendingTime accuracy problem"), now),
                     *self.logout(now, "SendingTime accuracy problem"), ("disconnect", "SendingTime accuracy")]
         self.st.next_in += 1
         if problem is not None:
-            return [("log", f"rejected seq {seq}: {problem.text}"), self._reject(seq, msgtype, problem, now)]
+            if msgtype == "4" and values.get(123) == b"Y" and 36 in values and values[36].isdigit():
+                # a GapFill whose other fields are wrong still moves the sequence on, or we ask for it forever
+                self.st.next_in = max(self.st.next_in, int(values[36]))
+            return [("log", f"rejected seq {seq}: {problem.text}"), ("event", f"reject sent: {problem.text}"),
+                    self._reject(seq, msgtype, problem, now)]
         return self._dispatch(msgtype, values, fields, now)
 
     def _dispatch(self, msgtype: str, values: dict, fields: list, now: int) -> list:
         if msgtype == "0":
             return []
         if msgtype == "1":
-            return [self._send("0", [(112, values[112].decode())], now)]
+            return [self._send("0", [(112, values[112].decode(errors="replace"))], now)]
         if msgtype == "2":
             return self._on_resend_request(values, now)
         if msgtype == "3":
-            return [("log", f"peer rejected our seq {values.get(45)}: {values.get(58, b'').decode()}")]
+            return [("log", f"peer rejected our seq {values.get(45)}: {values.get(58, b'').decode(errors='replace')}")]
         if msgtype == "4":
             new = int(values[36])
             if new < self.st.next_in:
@@ -295,9 +341,9 @@ class Session:
             return []
         if msgtype == "5":
             if self.status == self.LOGOUT_SENT:
-                return [("disconnect", "logout complete")]
+                return [("event", "logout complete"), ("disconnect", "logout complete")]
             self.status = self.LOGOUT_SENT
-            return [self._send("5", [], now), ("disconnect", "logout by peer")]
+            return [("event", "logout by peer"), self._send("5", [], now), ("disconnect", "logout by peer")]
         if msgtype == "A":
             return [self._reject(int(values[34]), "A", D.Problem(D.BAD_VALUE, 35, "Logon on an active session"),
                                  now)]
@@ -320,15 +366,19 @@ class Session:
         if hb <= 0 and not self.cfg.initiator:
             return self.logout_now(now, f"HeartBtInt must be positive, not {hb}")
         if not self.cfg.initiator and self.cfg.begin == D.FIX44 and self.cfg.username:
-            if values.get(553, b"").decode() != self.cfg.username or values.get(554, b"").decode() != \
-                    self.cfg.password:
+            if not credentials_match(values, self.cfg):
                 return [("log", "Logon with wrong Username/Password"),
                         *self.logout_now(now, "invalid username or password")]
+        sending = parse_fix_time(values.get(52, b""))
+        if self.cfg.check_latency and sending is not None and \
+                abs(sending - now) > self.cfg.max_latency_s * 1_000_000_000:
+            return [("log", "Logon with SendingTime out of range"),
+                    *self.logout_now(now, "SendingTime accuracy problem")]
         reset = values.get(141) == b"Y"
         out = []
         if reset:
             if not self.cfg.initiator:
-                self.st = SessionState()
+                self.st.reset()
             self.st.next_in = 1
         if not self.cfg.initiator:
             self.heartbeat_ns = hb * 1_000_000_000
@@ -344,14 +394,14 @@ class Session:
             return out + [*self.logout(now, text), ("disconnect", text)]
         else:
             self.st.next_in = seq + 1
-        out.append(("log", f"logged on ({self.cfg.begin}, HeartBtInt {hb})"))
+        out.append(("event", f"logged on ({self.cfg.begin}, HeartBtInt {hb}{', sequence reset' if reset else ''})"))
         return out
 
     def logout_now(self, now: int, text: str) -> list:
         """Refuse a logon: a Logout with the reason, then disconnect (FIX: do not wait for a reply)."""
-        raw = self._encode("5", [(58, text)], now)
+        raw = self._encode("5", [(58, text)], now, routing=self.routing)
         self.st.next_out += 1
-        return [("send", raw), ("disconnect", text)]
+        return [("event", f"logon refused: {text}"), ("send", raw), ("disconnect", text)]
 
     def _on_resend_request(self, values: dict, now: int) -> list:
         begin = int(values[7])
@@ -359,9 +409,9 @@ class Session:
         last = self.st.next_out - 1
         if end == 0 or end > last:
             end = last
-        out = [("log", f"resending {begin}..{end}")]
+        out = [("event", f"resending {begin}..{end}")]
         gap_start = None
-        for s in range(begin, end + 1):
+        for s in range(max(begin, 1), end + 1):
             stored = self.st.sent.get(s)
             if stored is None:  # admin message (or not ours to resend): gap-fill it
                 if gap_start is None:
@@ -380,3 +430,10 @@ class Session:
     def _gap_fill(self, seq: int, new_seq: int, now: int) -> tuple:
         return ("send", self._encode("4", [(123, "Y"), (36, new_seq)], now, seq=seq, poss_dup=True,
                                      orig_time=fix_time(now)))
+
+
+def credentials_match(values: dict, cfg: SessionConfig) -> bool:
+    """4.4 Username/Password against the session's, in constant time."""
+    user = values.get(553, b"")
+    pw = values.get(554, b"")
+    return hmac.compare_digest(user, cfg.username.encode()) & hmac.compare_digest(pw, cfg.password.encode())

@@ -54,7 +54,7 @@ def test_client_fix_messages_pass_the_dictionary():
         m.append_pair(8, begin)
         for t, v in head + body:
             m.append_pair(t, v)
-        assert dictionary.validate(split_fields(m.encode()), begin) == (msgtype, None)
+        assert dictionary.get(begin, dictionary.SEQTRADE_CLIENT).validate(split_fields(m.encode())) == (msgtype, None)
 
 
 # -- the execution report rules -------------------------------------------------------------------------------------

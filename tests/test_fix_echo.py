@@ -72,9 +72,9 @@ def test_fix_echo_over_tcp(tmp_path, begin):
         sec = [(320, "R1"), (322, "S1"), (55, "AAPL")] + ([(393, "1")] if begin == "FIX.4.2" else [(323, "1")])
         c.send("d", sec)
         assert c.recv()[35] == "d"
-        c.send("D", [p for p in NOS if p[0] != 55])       # missing Symbol: session Reject naming the tag
+        c.send("D", [p for p in NOS if p[0] != 11])       # missing ClOrdID: session Reject naming the tag
         r = c.recv()
-        assert (r[35], r[371], r[373]) == ("3", "55", "1")
+        assert (r[35], r[371], r[373]) == ("3", "11", "1")
         # a second client with the same CompIDs while the first is connected: refused
         c2 = RawClient(port, begin)
         c2.send("A", [(98, "0"), (108, "30")], seq=c.seq)
