@@ -19,8 +19,9 @@ import time
 
 from sequencer import messages as M
 
+from . import dictionary as D
 from . import mapping
-from .gateway import Gateway, in_schedule
+from .gateway import Gateway, in_schedule, parse_schedule
 from .route import Route
 from .session import SessionConfig
 from .tcp import Acceptor
@@ -36,8 +37,11 @@ class ClientSession:
     """Settings of one client or drop copy session (from the cluster config)."""
 
     def __init__(self, cfg: SessionConfig, client: str = "", account: str = "", role: str = "orders",
-                 allowed=ORDER_TYPES, clients=()):
+                 allowed=ORDER_TYPES, clients=(), logon_time: str = "", peer_dictionary: dict | None = None):
         self.cfg, self.role = cfg, role
+        self.logon_time = parse_schedule(logon_time)   # when this session may log on (None: any time)
+        # what the counterparty's own engine accepts: the standard plus their override (not our extensions)
+        self.peer = D.get(cfg.begin, peer_dictionary)
         self.client = client or cfg.target
         self.account = account
         self.allowed = tuple(allowed)
@@ -67,7 +71,7 @@ class ClientGateway(Gateway):
         self.bound_port = 0
 
     def _renderer(self, s: ClientSession):
-        return lambda msg: mapping.client_out(msg, s.cfg.begin, s.account)
+        return lambda msg: mapping.client_out(msg, s.cfg.begin, s.account, s.peer)
 
     # -- the stream -------------------------------------------------------------------------------------------
     def on_record(self, rec) -> None:
@@ -106,13 +110,17 @@ class ClientGateway(Gateway):
             msg = mapping.client_request(msgtype, v, s.client, s.account)
         except mapping.MappingError as e:
             return self._refuse(route, v, msgtype, e.reason, str(e))
+        try:
+            self.edge.submit(msg)
+        except (OverflowError, ValueError, TypeError) as e:   # the mapping's bounds should make this unreachable
+            return self._refuse(route, v, msgtype, mapping.BIZ_OTHER, f"cannot take this message: {e}")
         if msgtype != "H":
             self.cl_ord_ids[(s.client, cl)] = True
-        self.edge.submit(msg)
 
     def _refuse(self, route: Route, v: dict, msgtype: str, reason: int, text: str) -> None:
         self.log(f"{route.key}: refusing {msgtype} seq {v.get(34)}: {text}")
-        self.edge.submit(M.FixReject(self.name, route.key, int(v.get(34, "0")), msgtype, reason, text, v.get(11, "")))
+        self.edge.submit(M.FixReject(self.name, route.key, int(v.get(34, "0")), msgtype, reason, text[:200],
+                                     v.get(11, "")[:64]))
 
     def _state_changed(self, conn) -> None:
         route = self.routes.get(conn.session.cfg.target)
@@ -128,19 +136,26 @@ class ClientGateway(Gateway):
         self.on_state(route)
 
     def _admit(self, who: str) -> str | None:
-        if not in_schedule(self.schedule, time.time_ns()):
+        now = time.time_ns()
+        if not in_schedule(self.schedule, now):
             return "outside the session schedule"
+        s = self.settings.get(who)
+        if s is not None and not in_schedule(s.logon_time, now):
+            return "outside the session's logon time"
         return None
 
     async def start_sessions(self) -> None:
         self.acceptor = Acceptor([s.cfg for s in self.settings.values()], self._on_app, self.tls, self.log,
-                                 on_state=self._state_changed, admit=self._admit)
+                                 on_state=self._state_changed, admit=self._admit,
+                                 message_log_dir=self.message_log_dir)
         for key, route in self.routes.items():
             self.acceptor.states[key] = route.state
+            if key in self.acceptor.msglogs:
+                self._msglogs[key] = self.acceptor.msglogs[key]   # closed with the others at stop
         self.bound_port = await self.acceptor.start(*self.listen)
         self.log(f"listening on {self.listen[0]}:{self.bound_port} for {len(self.routes)} session(s)")
 
     async def stop_sessions(self) -> None:
         if self.acceptor and self.acceptor.server:
-            self.acceptor.server.close()
+            self.acceptor.server.close()   # the message logs are closed by the base class, after the logouts
         await super().stop_sessions()

@@ -20,6 +20,15 @@ errors that name the file and the line.
     clients = []                   (drop copy: only these clients; empty = all)
     heartbeat_s = 30               username = ""   password = ""   (4.4 Logon credentials, optional)
 
+    logon_time = "08:00-17:00"     (optional, New York time: when this session may log on)
+
+    Per-session FIX settings (in a [[...sessions]] block, or at the gateway's level for all its sessions; the README's
+    FIX section lists each with its default per side): validate_user_defined_fields, allow_unknown_msg_fields,
+    validate_fields_out_of_order, validate_fields_have_values, check_latency, max_latency_s, reset_on_logon,
+    reset_on_logout, reset_on_disconnect, logon_timeout_s, logout_timeout_s, and
+    dictionary = { fields = { "9100" = "STRING" }, messages = { "8" = { add = [9100], required = [], optional = [] } } }
+    message_log_dir = "run/fixlog" (gateway level: where the per-session message logs go; default <run_dir>/fixlog)
+
     [fixgw.venuegw]
     kind = "venue"
     begin = "FIX.4.2"              (the venue sessions' FIX version; venues and sessions come from the reference data)
@@ -30,26 +39,63 @@ errors that name the file and the line.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import ssl
 import tomllib
 
 from sequencer.config import ConfigError, _check, app_config, find_line, load
 
+from . import dictionary as D
 from .client_gateway import ORDER_TYPES, ClientGateway, ClientSession
 from .gateway import parse_schedule
 from .session import SessionConfig
 from .venue_gateway import VenueGateway, VenueSessionSettings
 
 VERSIONS = ("FIX.4.2", "FIX.4.4")
+# per-session FIX settings (QuickFIX's names, in snake case), allowed per session and at the gateway's level
+_VALIDATION = tuple(f.name for f in dataclasses.fields(D.Validation))
+_SESSION_SETTINGS = {**{k: bool for k in _VALIDATION}, "check_latency": bool, "max_latency_s": int,
+                     "reset_on_logon": bool, "reset_on_logout": bool, "reset_on_disconnect": bool,
+                     "logon_timeout_s": int, "logout_timeout_s": int, "dictionary": dict}
 _CLIENT = {"kind": str, "listen": str, "oms": str, "schedule": str, "tls_cert": str, "tls_key": str,
-           "sending_time_tolerance_s": int, "sessions": list}
+           "sending_time_tolerance_s": int, "sessions": list, "message_log_dir": str, **_SESSION_SETTINGS}
 _CLIENT_SESSION = {"target": str, "sender": str, "begin": str, "client": str, "account": str, "role": str,
-                   "allowed": list, "clients": list, "heartbeat_s": int, "username": str, "password": str}
+                   "allowed": list, "clients": list, "heartbeat_s": int, "username": str, "password": str,
+                   "logon_time": str, **_SESSION_SETTINGS}
 _VENUE = {"kind": str, "oms": str, "schedule": str, "begin": str, "heartbeat_s": int, "tls": bool, "tls_ca": str,
-          "sessions": list}
+          "sessions": list, "message_log_dir": str, **_SESSION_SETTINGS}
 _VENUE_SESSION = {"venue": str, "session": str, "begin": str, "sender": str, "target": str, "host": str, "port": int,
-                  "heartbeat_s": int}
+                  "heartbeat_s": int, **_SESSION_SETTINGS}
+
+
+def session_options(path: str, line, begin: str, g: dict, s: dict, base: D.Validation,
+                    ours: dict | None = None) -> dict:
+    """``SessionConfig`` keyword arguments from the gateway's and the session's settings (the session's win). The
+    dictionary override is built now, so a mistake in it names the config line before anything starts."""
+    merged = {k: v for k, v in g.items() if k in _SESSION_SETTINGS}
+    merged.update({k: v for k, v in s.items() if k in _SESSION_SETTINGS})
+    for k in ("max_latency_s", "logon_timeout_s", "logout_timeout_s"):
+        if k in merged and merged[k] <= 0:
+            raise ConfigError(path, line, f"{k} must be positive, not {merged[k]}")
+    opts = {k: merged[k] for k in _SESSION_SETTINGS if k in merged and k not in _VALIDATION and k != "dictionary"}
+    opts["validation"] = dataclasses.replace(base, **{k: merged[k] for k in _VALIDATION if k in merged})
+    override = D.merge(ours, g.get("dictionary"), s.get("dictionary"))
+    try:
+        D.get(begin, override)
+    except (D.OverrideError, TypeError, ValueError, AttributeError) as e:
+        raise ConfigError(path, line, f"dictionary override: {e}") from None
+    opts["dictionary"] = override
+    return opts
+
+
+def _message_log_dir(path: str, data: dict, g: dict) -> str:
+    """Where the gateway's FIX message logs go: ``message_log_dir``, else ``<cluster run_dir>/fixlog``, relative to
+    the cluster file."""
+    base = os.path.dirname(os.path.abspath(path))
+    d = g.get("message_log_dir") or os.path.join(data.get("cluster", {}).get("run_dir", "run"), "fixlog")
+    return os.path.join(base, d)
 
 
 def _session_line(text: str, table: str, index: int, key: str) -> int | None:
@@ -98,9 +144,14 @@ def build(path: str, name: str):
     app = app_config(cfg, name, "the gateway's sequencer credentials")
     kind = g.get("kind", "")
     if kind == "client":
-        return _client(text, path, table, g, cfg, app)
-    if kind == "venue":
-        return _venue(text, path, table, g, cfg, app)
+        gw = _client(text, path, table, g, cfg, app)
+    elif kind == "venue":
+        gw = _venue(text, path, table, g, cfg, app)
+    else:
+        gw = None
+    if gw is not None:
+        gw.message_log_dir = _message_log_dir(path, data, g)
+        return gw
     raise ConfigError(path, find_line(text, table, "kind"), f"[{table}] kind must be \"client\" or \"venue\", "
                                                              f"not {kind!r}")
 
@@ -135,11 +186,20 @@ def _client(text, path, table, g, cfg, app) -> ClientGateway:
         if bad:
             raise ConfigError(path, _session_line(text, sub, i, "allowed"),
                               f"allowed message types are {', '.join(ORDER_TYPES)}, not {bad[0]!r}")
+        try:
+            parse_schedule(s.get("logon_time", ""))
+        except ValueError as e:
+            raise ConfigError(path, _session_line(text, sub, i, "logon_time"), str(e)) from None
+        g2 = dict(g)
+        if "sending_time_tolerance_s" in g and "max_latency_s" not in g:   # the older name
+            g2["max_latency_s"] = g["sending_time_tolerance_s"]
+        opts = session_options(path, _session_line(text, sub, i, "target"), begin, g2, s, D.STRICT,
+                               D.SEQTRADE_CLIENT)
         sc = SessionConfig(begin, s["sender"], s["target"], heartbeat_s=s.get("heartbeat_s", 30),
-                           username=s.get("username", ""), password=s.get("password", ""),
-                           sending_time_tolerance_s=g.get("sending_time_tolerance_s", 120))
+                           username=s.get("username", ""), password=s.get("password", ""), **opts)
         sessions.append(ClientSession(sc, s.get("client", ""), s.get("account", ""), role, allowed,
-                                      s.get("clients", [])))
+                                      s.get("clients", []), s.get("logon_time", ""),
+                                      D.merge(g.get("dictionary"), s.get("dictionary"))))
     if not sessions:
         raise ConfigError(path, find_line(text, table, "kind"), f"[{table}] has no [[{sub}]]")
     tls = None
@@ -159,18 +219,21 @@ def _client(text, path, table, g, cfg, app) -> ClientGateway:
 
 def _venue(text, path, table, g, cfg, app) -> VenueGateway:
     _check(text, path, table, g, _VENUE)
-    default = VenueSessionSettings(_version(text, path, table, g.get("begin", "FIX.4.2"),
-                                            find_line(text, table, "begin")), g.get("heartbeat_s", 30))
+    begin = _version(text, path, table, g.get("begin", "FIX.4.2"), find_line(text, table, "begin"))
+    default = VenueSessionSettings(begin, g.get("heartbeat_s", 30),
+                                   options=session_options(path, find_line(text, table, "kind"), begin, g, {},
+                                                           D.LENIENT))
     overrides = {}
     sub = f"{table}.sessions"
     for i, s in enumerate(g.get("sessions", [])):
         _check_block(text, path, sub, i, s, _VENUE_SESSION)
         if not s.get("venue") or not s.get("session"):
             raise ConfigError(path, _session_line(text, sub, i, "venue"), f"[[{sub}]] {i + 1} needs venue and session")
+        sbegin = _version(text, path, sub, s.get("begin", default.begin), _session_line(text, sub, i, "begin"))
         overrides[f"{s['venue']}:{s['session']}"] = VenueSessionSettings(
-            _version(text, path, sub, s.get("begin", default.begin), _session_line(text, sub, i, "begin")),
-            s.get("heartbeat_s", default.heartbeat_s), s.get("sender", ""), s.get("target", ""), s.get("host", ""),
-            s.get("port", 0))
+            sbegin, s.get("heartbeat_s", default.heartbeat_s), s.get("sender", ""), s.get("target", ""),
+            s.get("host", ""), s.get("port", 0),
+            session_options(path, _session_line(text, sub, i, "venue"), sbegin, g, s, D.LENIENT))
     tls = None
     if g.get("tls"):
         tls = ssl.create_default_context(cafile=g.get("tls_ca") or None)

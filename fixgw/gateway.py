@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sequencer import messages as M
 from sequencer.edge import EdgeClient
 
+from .msglog import MessageLog
 from .route import Route
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -60,6 +61,18 @@ class Gateway:
         self._mark_scheduled = False
         self.stop = asyncio.Event()          # set by SIGTERM: log the sessions out, then stop
         self._edge_stop = asyncio.Event()    # set after the final marks are submitted
+        self.message_log_dir = ""            # "" = no message logs (set from the config)
+        self._msglogs: dict[str, MessageLog] = {}
+
+    def msglog(self, route: Route) -> MessageLog | None:
+        """The session's message log (one per session for the whole run, across reconnects)."""
+        if not self.message_log_dir:
+            return None
+        m = self._msglogs.get(route.key)
+        if m is None:
+            c = route.cfg
+            m = self._msglogs[route.key] = MessageLog(self.message_log_dir, c.begin, c.sender, c.target)
+        return m
 
     def log(self, text: str) -> None:
         print(f"{self.name}: {text}", file=sys.stderr, flush=True)
@@ -116,6 +129,8 @@ class Gateway:
                 route.conn.closed = True
             self.on_state(route)
         self._write_marks()
+        for m in self._msglogs.values():
+            m.close()
         for _ in range(100):           # until the sequencer has everything we submitted (at most 5 s)
             if not self.edge.pending:
                 break

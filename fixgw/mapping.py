@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from refdata.tables import parse_value
 from sequencer import messages as M
 
+from . import dictionary as D
 from .exec_semantics import FIX44, avg_px, cxl_rej_reason, exec_fields, ord_rej_reason
 from .session import fix_time, parse_fix_time
 
@@ -27,6 +28,10 @@ TAG_OF_STRATEGY = {v: k for k, v in STRATEGY_OF_847.items()}
 # documented custom tags for NewOrder.params (checked by oms/params.py)
 PARAM_TAGS = {9002: "interval_s", 9003: "tol_bp", 9004: "min_bp", 9005: "max_bp"}
 BIZ_OTHER, BIZ_UNSUPPORTED, BIZ_NOT_AUTHORIZED = 0, 3, 6   # BusinessRejectReason (380)
+# bounds on what a counterparty's message may carry: far beyond any real order, well inside the stream's integers
+MAX_QTY = 10**10                         # shares
+MAX_PX = 10**7 * M.PRICE_SCALE           # $10,000,000 a share
+MAX_TIME_NS = 4_102_444_800 * 10**9      # 2100-01-01 UTC
 
 
 class MappingError(ValueError):
@@ -48,16 +53,23 @@ def _qty(v: dict, tag: int) -> int:
         d = Decimal(v[tag])
     except InvalidOperation:
         raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} is not a number") from None
-    if d != d.to_integral_value() or d <= 0:
+    if not d.is_finite() or d != d.to_integral_value() or d <= 0:
         raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} must be a positive whole number of shares")
+    if d > MAX_QTY:
+        raise MappingError(tag, f"quantity {v[tag][:30]!r} in tag {tag} is above the limit of {MAX_QTY:,} shares")
     return int(d)
 
 
 def _px(v: dict, tag: int) -> int:
+    if len(v[tag]) > 40:
+        raise MappingError(tag, f"price in tag {tag} is {len(v[tag])} characters long")
     try:
-        return parse_value(v[tag], "px")
+        px = parse_value(v[tag], "px")
     except ValueError as e:
         raise MappingError(tag, f"price in tag {tag}: {e}") from None
+    if abs(px) > MAX_PX:
+        raise MappingError(tag, f"price {v[tag]!r} in tag {tag} is beyond {M.format_price(MAX_PX)}")
+    return px
 
 
 def _time(v: dict, tag: int) -> int:
@@ -66,6 +78,8 @@ def _time(v: dict, tag: int) -> int:
     t = parse_fix_time(v[tag].encode())
     if t is None:
         raise MappingError(tag, f"tag {tag} {v[tag]!r} is not a UTC timestamp")
+    if not 0 < t < MAX_TIME_NS:
+        raise MappingError(tag, f"tag {tag} {v[tag]!r} is outside 1970-2099")
     return t
 
 
@@ -89,8 +103,10 @@ def client_new_order(v: dict, client: str, account: str) -> M.NewOrder:
             rate = Decimal(v[849]) * 10_000
         except InvalidOperation:
             raise MappingError(849, f"ParticipationRate {v[849]!r} is not a number") from None
-        if rate != rate.to_integral_value():
+        if not rate.is_finite() or rate != rate.to_integral_value():
             raise MappingError(849, f"ParticipationRate {v[849]!r} is finer than one basis point")
+        if not 0 < rate <= 10_000:
+            raise MappingError(849, f"ParticipationRate {v[849]!r} must be above 0 and at most 1")
         participation_bp = int(rate)
     return M.NewOrder(client, v[11], v[55], v[54], _qty(v, 38), v[40], _limit_px(v), v.get(59, "0"),
                       v.get(1, account), strategy, _time(v, 168), _time(v, 9001), _time(v, 126), participation_bp,
@@ -136,7 +152,10 @@ def client_fix(m, transact_ns: int) -> tuple[str, list]:
     return "D", body
 
 
-def execution_report(er: M.ExecReport, begin: str, account: str = "") -> list:
+def execution_report(er: M.ExecReport, begin: str, account: str = "", peer=None) -> list:
+    """``peer``: the counterparty's dictionary (``dictionary.Dictionary``; default the standard of ``begin``). A field
+    we may leave out is sent only with a value that dictionary accepts: TargetStrategy 1000 is bilateral, and a stock
+    engine refuses the whole report for it."""
     body = [(37, er.order_id), (11, er.cl_ord_id)]
     if er.orig_cl_ord_id:
         body.append((41, er.orig_cl_ord_id))
@@ -154,8 +173,11 @@ def execution_report(er: M.ExecReport, begin: str, account: str = "") -> list:
             body.append((30, er.last_mkt))
     if er.exec_type == "8" and er.ord_rej_reason >= 0:
         body.append((103, ord_rej_reason(er.ord_rej_reason, begin)))
-    if er.strategy in TAG_OF_STRATEGY:
-        body.append((847, TAG_OF_STRATEGY[er.strategy]))
+    strategy = TAG_OF_STRATEGY.get(er.strategy)
+    if strategy is not None:
+        peer = peer or D.get(begin)
+        if peer.carries("8", 847) and peer.has_value(847, strategy):
+            body.append((847, strategy))
     text = " ".join(x for x in (er.risk_code, er.text) if x)
     if text:
         body.append((58, text))
@@ -178,10 +200,10 @@ def business_reject(r: M.FixReject) -> list:
     return body + [(380, r.reason), (58, r.text)]
 
 
-def client_out(m, begin: str, account: str = "") -> tuple[str, list]:
+def client_out(m, begin: str, account: str = "", peer=None) -> tuple[str, list]:
     """(MsgType, body) for a stream message the client gateway sends."""
     if isinstance(m, M.ExecReport):
-        return "8", execution_report(m, begin, account)
+        return "8", execution_report(m, begin, account, peer)
     if isinstance(m, M.CancelReject):
         return "9", cancel_reject(m, begin)
     return "j", business_reject(m)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sequencer import messages as M
 
+from . import dictionary as D
 from . import mapping
 from .gateway import Gateway
 from .route import Route
@@ -45,6 +46,7 @@ class VenueSessionSettings:
     target: str = ""          # default: the venue id
     host: str = ""            # default: from the Venue record
     port: int = 0
+    options: dict = field(default_factory=lambda: {"validation": D.LENIENT})   # SessionConfig settings
 
 
 class VenueGateway(Gateway):
@@ -87,7 +89,8 @@ class VenueGateway(Gateway):
         for s in v.sessions:
             key = f"{v.venue}:{s}"
             o = self.overrides.get(key, self.default)
-            cfg = SessionConfig(o.begin, o.sender or s, o.target or v.venue, initiator=True, heartbeat_s=o.heartbeat_s)
+            cfg = SessionConfig(o.begin, o.sender or s, o.target or v.venue, initiator=True, heartbeat_s=o.heartbeat_s,
+                                **o.options)
             route = self.routes.get(key) or Route(key, cfg, self._render)
             self.routes[key] = route
             self.addr[key] = (o.host or v.fix_host or "127.0.0.1", o.port or v.fix_port)
@@ -164,7 +167,10 @@ class VenueGateway(Gateway):
         if c is not None:
             if isinstance(msg, M.VenueReplaced):
                 c.cl_ord_id, c.qty = cl, msg.qty
-        self.edge.submit(msg)
+        try:
+            self.edge.submit(msg)
+        except (OverflowError, ValueError, TypeError) as e:   # the mapping's bounds should make this unreachable
+            self.edge.submit(M.OmsAlert("VENUE_MESSAGE", f"{key}: cannot take {msgtype}: {e}", child_id=child_id))
 
     def _state_changed(self, route: Route, conn) -> None:
         route.conn = conn
@@ -197,7 +203,7 @@ class VenueGateway(Gateway):
                 conn = await connect_initiator(
                     route.cfg, host, port, lambda c, t, f, r=route: self._on_app(r, c, t, f), route.state, self.tls,
                     self.log, on_state=lambda c, r=route: self._state_changed(r, c),
-                    on_closed=lambda c, f=closed: f.done() or f.set_result(True))
+                    on_closed=lambda c, f=closed: f.done() or f.set_result(True), msglog=self.msglog(route))
             except OSError as e:
                 self.log(f"{route.key}: cannot connect to {host}:{port} ({e.strerror or e}); retry in {backoff:.1f}s")
                 await asyncio.sleep(backoff)

@@ -28,8 +28,10 @@ class EdgeClient:
         self._stop = asyncio.Event()
 
     def submit(self, msg: messages.Msg) -> int:
-        self.sseq += 1
+        """Numbers and sends ``msg``. It is encoded first: a message that cannot be encoded raises here and takes no
+        number, so later submissions are not refused as a gap."""
         item = (messages.tag_of(msg), messages.encode(msg))
+        self.sseq += 1
         self.pending[self.sseq] = item
         if self.conn is not None and not self.conn.closed:
             self.conn.submit(self.sseq, *item)
