@@ -261,6 +261,11 @@ class Session:
                     *self.logout(now, f"BeginString must be {self.cfg.begin}"), ("disconnect", "wrong BeginString")]
         if self.status == self.AWAIT_LOGON and msgtype != "A":
             return [("disconnect", f"first message was {msgtype!r}, not Logon")]
+        if self.status == self.LOGON_SENT and msgtype != "A":
+            if msgtype == "5":
+                return [("event", f"logon refused by {self.cfg.target}: "
+                                  f"{values.get(58, b'').decode(errors='replace')}"), ("disconnect", "logon refused")]
+            return [("disconnect", f"answer to our Logon was {msgtype!r}, not Logon")]
         # reverse routing: answer to whom they sent it on behalf of (FIX: OnBehalfOf <-> DeliverTo)
         self.routing = [(128, values[115].decode(errors="replace"))] if 115 in values else []
         if 128 in values:
