@@ -8,9 +8,16 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from . import dictionary as D  # noqa: F401 - the CLI takes its defaults from here
 from .session import SessionConfig
 from .tcp import Acceptor
 
+# the per-session settings the command line may set (names as in the cluster file)
+SETTINGS = ("reset_on_logon", "reset_on_logout", "reset_on_disconnect", "validate_user_defined_fields",
+            "allow_unknown_msg_fields", "validate_fields_out_of_order", "validate_fields_have_values",
+            "check_latency", "max_latency_s", "logon_timeout_s")
+
+ADMIN_OR_REJECTS = ("j",)
 HEADER_TAGS = {8, 9, 35, 49, 56, 34, 52, 43, 97, 122, 115, 128, 50, 57, 10}
 
 
@@ -29,14 +36,17 @@ class EchoApp:
             conn.send_app("D", body)
         elif msgtype == "d":
             conn.send_app("d", body)
+        elif msgtype in ADMIN_OR_REJECTS:
+            return   # a peer's BusinessMessageReject is not answered with another
         else:
             conn.send_app("j", [(45, values[34].decode()), (372, msgtype), (380, 3),
                                 (58, f"message type {msgtype} is not supported by the echo application")])
 
 
-def run(port: int, sender: str, target: str, begin: str, heartbeat_s: int = 30, host: str = "127.0.0.1") -> int:
+def run(port: int, sender: str, target: str, begin: str, heartbeat_s: int = 30, host: str = "127.0.0.1",
+        options: dict | None = None) -> int:
     async def main():
-        acc = Acceptor([SessionConfig(begin, sender, target, heartbeat_s=heartbeat_s)], EchoApp())
+        acc = Acceptor([SessionConfig(begin, sender, target, heartbeat_s=heartbeat_s, **(options or {}))], EchoApp())
         bound = await acc.start(host, port)
         print(f"fix-echo: {begin} {sender} <- {target} listening on {host}:{bound}", flush=True)
         stop = asyncio.Event()

@@ -385,6 +385,12 @@ class Session:
             if not self.cfg.initiator:
                 self.st.reset()
             self.st.next_in = 1
+        elif self.cfg.reset_on_logon and not self.cfg.initiator:
+            # ResetOnLogon on an acceptor: our numbers start again at 1 (the answer says so with 141=Y); theirs are
+            # taken as they come, since they did not ask for a reset
+            self.st.reset()
+            self.st.next_in = seq
+            reset = True
         if not self.cfg.initiator:
             self.heartbeat_ns = hb * 1_000_000_000
             body = [(98, "0"), (108, hb)] + ([(141, "Y")] if reset else [])

@@ -54,7 +54,17 @@ def cmd_app_run(a) -> int:
 
 def cmd_fix_echo(a) -> int:
     from fixgw import echo
-    return echo.run(a.port, a.sender, a.target, a.begin, a.heartbeat, a.host)
+    from fixgw.config import ConfigError, session_options
+    settings = {k: v for k, v in vars(a).items() if k in echo.SETTINGS and v is not None}
+    if a.dictionary:
+        import json
+        try:
+            with open(a.dictionary, encoding="utf-8") as f:
+                settings["dictionary"] = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ConfigError(a.dictionary, None, f"cannot read the dictionary override: {e}") from None
+    opts = session_options(a.dictionary or "--dictionary", None, a.begin, {}, settings, echo.D.STRICT)
+    return echo.run(a.port, a.sender, a.target, a.begin, a.heartbeat, a.host, opts)
 
 
 def cmd_refdata_sample(a) -> int:
@@ -255,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--begin", choices=("FIX.4.2", "FIX.4.4"), required=True)
     fe.add_argument("--heartbeat", type=int, default=30, help="HeartBtInt we expect (seconds)")
     fe.add_argument("--host", default="127.0.0.1")
+    for flag, help_ in (("reset-on-logon", "start again at MsgSeqNum 1 on every Logon (as conformance acceptors run)"),
+                        ("reset-on-logout", "sequence numbers back to 1 after a logout"),
+                        ("reset-on-disconnect", "sequence numbers back to 1 after any disconnect"),
+                        ("validate-user-defined-fields", "tags 5000+ must be in the dictionary (default on)"),
+                        ("allow-unknown-msg-fields", "let tags below 5000 not in the message through (default off)"),
+                        ("validate-fields-out-of-order", "header first, trailer last (default on)"),
+                        ("validate-fields-have-values", "refuse empty values (default on)"),
+                        ("check-latency", "refuse a SendingTime beyond --max-latency-s (default on)")):
+        fe.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)
+    fe.add_argument("--max-latency-s", type=int, default=None, help="MaxLatency (default 120)")
+    fe.add_argument("--logon-timeout-s", type=int, default=None, help="LogonTimeout (default 10)")
+    fe.add_argument("--dictionary", default="", help="a JSON file: the counterparty's dictionary override "
+                                                     "({\"fields\": ..., \"messages\": ...}, see the README)")
     fe.set_defaults(fn=cmd_fix_echo)
 
     rf = sub.add_parser("refdata", help="reference data files").add_subparsers(dest="rdcmd", required=True)

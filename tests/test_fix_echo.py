@@ -84,3 +84,37 @@ def test_fix_echo_over_tcp(tmp_path, begin):
         assert c.recv()[35] == "5"
     finally:
         procs.stop(p)
+
+
+def test_fix_echo_takes_the_session_settings(tmp_path):
+    # as a conformance acceptor runs: reset on logon, and a counterparty dictionary with a user-defined field
+    (tmp_path / "dict.json").write_text('{"fields": {"9100": "STRING"}, "messages": {"D": {"add": [9100]}}}')
+    port = procs.free_port()
+    p = procs.seqtrade("fix-echo", "--port", str(port), "--sender", "ECHO", "--target", "CLIENT", "--begin",
+                       "FIX.4.4", "--reset-on-logon", "--dictionary", str(tmp_path / "dict.json"),
+                       log_path=str(tmp_path / "echo.out"))
+    try:
+        procs.wait_port("127.0.0.1", port, proc=p)
+        c = RawClient(port, "FIX.4.4")
+        c.send("A", [(98, "0"), (108, "30")])
+        assert c.recv()[34] == "1"
+        c.send("D", NOS + [(9100, "mine")])
+        echo = c.recv()
+        assert echo[35] == "D" and echo[9100] == "mine"
+        c.send("D", NOS + [(9101, "unknown")])                 # not in the override: Reject, tag named
+        r = c.recv()
+        assert (r[35], r[371], r[373]) == ("3", "9101", "0")
+        c.s.close()
+        c = RawClient(port, "FIX.4.4")                         # back with MsgSeqNum 1 and no ResetSeqNumFlag
+        c.send("A", [(98, "0"), (108, "30")])
+        logon = c.recv()
+        assert (logon[35], logon[34], logon[141]) == ("A", "1", "Y")   # the acceptor reset, and says so
+        c.send("1", [(112, "t")])
+        assert c.recv()[35] == "0"
+    finally:
+        procs.stop(p)
+    bad = procs.seqtrade("fix-echo", "--port", str(procs.free_port()), "--sender", "E", "--target", "C", "--begin",
+                         "FIX.4.4", "--dictionary", str(tmp_path / "nope.json"), log_path=str(tmp_path / "bad.out"))
+    assert bad.wait(timeout=30) != 0
+    out = (tmp_path / "bad.out").read_text()
+    assert "nope.json" in out and "Traceback" not in out

@@ -165,6 +165,28 @@ def test_resent_order_is_not_sequenced_twice_and_account_is_checked(cluster):
     asyncio.run(scenario())
 
 
+def test_values_beyond_any_order_get_a_business_reject_and_the_gateway_goes_on(cluster):
+    # each of these once overflowed the stream's encoder after the gateway had numbered the submission: every later
+    # order of every client was then refused as a gap
+    async def scenario():
+        cl = client("C44", "FIX.4.4")
+        await cl.connect("127.0.0.1", cluster.client_port)
+        bad = {"H-1": [(59, "6"), (126, "99991231-23:59:59")],
+               "H-2": [(847, "2"), (849, "5")]}
+        for cl_ord_id, extra in bad.items():
+            cl.send("D", [p for p in nos(cl_ord_id) if p[0] != 59] + extra if extra[0][0] == 59 else
+                    nos(cl_ord_id, extra=extra))
+        cl.send("D", nos("H-3", qty=str(2**64)))
+        cl.send("D", nos("H-4", px="1" + "0" * 15))
+        for cl_ord_id in ("H-1", "H-2", "H-3", "H-4"):
+            _, biz = await cl.wait(lambda mt, v, c=cl_ord_id: mt == "j" and v.get(379) == c, what=f"BMR {cl_ord_id}")
+            assert biz[372] == "D" and biz[58]
+        cl.send("D", nos("H-5"))
+        await cl.wait(er_for("H-5", "0"), what="the next order's New: the gateway was not stuck")
+        await cl.close()
+    asyncio.run(scenario())
+
+
 def test_venue_gateway_sessions_child_orders_and_fills(cluster):
     async def scenario():
         w = await watch(cluster)
