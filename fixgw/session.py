@@ -323,7 +323,7 @@ class Session:
             if msgtype == "4" and values.get(123) == b"Y" and 36 in values and values[36].isdigit():
                 # a GapFill whose other fields are wrong still moves the sequence on, or we ask for it forever
                 self.st.next_in = max(self.st.next_in, int(values[36]))
-            return [("log", f"rejected seq {seq}: {problem.text}"), ("event", f"reject sent: {problem.text}"),
+            return [("event", f"reject sent: seq {seq} {msgtype}: {problem.text}"),
                     self._reject(seq, msgtype, problem, now)]
         return self._dispatch(msgtype, values, fields, now)
 

@@ -172,6 +172,14 @@ class VenueGateway(Gateway):
         except (OverflowError, ValueError, TypeError) as e:   # the mapping's bounds should make this unreachable
             self.edge.submit(M.OmsAlert("VENUE_MESSAGE", f"{key}: cannot take {msgtype}: {e}", child_id=child_id))
 
+    def _session_log(self, route: Route, text: str) -> None:
+        """A venue message the session layer refused never reaches us, and the venue will not send it again (its
+        MsgSeqNum is consumed): a person must hear of it, since it may have been a fill."""
+        self.log(f"{route.key}: {text}")
+        if text.startswith("reject sent: "):
+            self.edge.submit(M.OmsAlert("VENUE_MESSAGE_REJECTED", f"{route.key}: a message from the venue was "
+                                                                  f"refused by the session layer: {text[len('reject sent: '):][:200]}"))
+
     def _state_changed(self, route: Route, conn) -> None:
         route.conn = conn
         was_up, route.up = route.up, route.active
@@ -202,7 +210,7 @@ class VenueGateway(Gateway):
             try:
                 conn = await connect_initiator(
                     route.cfg, host, port, lambda c, t, f, r=route: self._on_app(r, c, t, f), route.state, self.tls,
-                    self.log, on_state=lambda c, r=route: self._state_changed(r, c),
+                    lambda m, r=route: self._session_log(r, m), on_state=lambda c, r=route: self._state_changed(r, c),
                     on_closed=lambda c, f=closed: f.done() or f.set_result(True), msglog=self.msglog(route))
             except OSError as e:
                 self.log(f"{route.key}: cannot connect to {host}:{port} ({e.strerror or e}); retry in {backoff:.1f}s")

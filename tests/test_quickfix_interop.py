@@ -240,6 +240,17 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     stream.wait(lambda r: type(r.msg) is M.VenueFill and r.msg.child_id == "KX-3", "VenueFill KX-3")
     stream.wait(lambda r: type(r.msg) is M.OmsAlert and r.msg.child_id == "KX-3" and "'H'" in r.msg.text,
                 "an alert for the bust (busts are built by the OMS issue)")
+    # X-4's child: the venue's report breaks the standard (LastCapacity Z): refused by the session, and an alert
+    client.send("FIX.4.4", "D", nos("X-4", 300), sid)
+    client.until(lambda p: ers(p, "FIX.4.4", "X-4"), what="New X-4")
+
+    def broken(vsid, o):
+        venue.report(vsid, o, "0", "0", 0, extra=[(29, "Z")])
+    venue.on_order = broken
+    stream.submit(M.ChildNewRequest(ers(client, "FIX.4.4", "X-4")[0][37], "KX-4", "XNAS", "AAPL", "1", 300, "2",
+                                    108_000_000))
+    stream.wait(lambda r: type(r.msg) is M.OmsAlert and r.msg.code == "VENUE_MESSAGE_REJECTED" and "29" in r.msg.text,
+                "an alert for the venue message the session refused")
     venue.on_order = None
 
     # every ExecutionReport the venues sent reached the stream as a venue event (or, for the bust, an alert)
@@ -250,9 +261,10 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     with venue.lock:
         sent_reports = [m for m in venue.app_out if m.get(35) in ("8", "9")]
     assert len(events) + len(alerts) == len(sent_reports), (len(events), len(alerts), len(sent_reports))
-    assert [a.msg.text for a in alerts if "'H'" not in a.msg.text] == []
+    assert [a.msg.code for a in alerts if "'H'" not in a.msg.text] == ["VENUE_MESSAGE_REJECTED"]
     assert len({r.msg.exec_id for r in events if type(r.msg) is M.VenueFill}) == \
         len([r for r in events if type(r.msg) is M.VenueFill])
+    assert [(m[373], m[371]) for m in venue.admin_in if m.get(35) == "3"] == [("5", "29")]  # we refused only that
     assert venue.rejects_sent() == []
     assert client.rejects_sent() == []
 
