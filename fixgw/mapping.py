@@ -42,10 +42,7 @@ class MappingError(ValueError):
 
 def values_of(fields) -> dict[int, str]:
     """Tag -> value (first occurrence) of a framed message's fields."""
-    out: dict[int, str] = {}
-    for t, v in fields:
-        out.setdefault(int(t), v.decode(errors="replace"))
-    return out
+    return {int(t): v.decode(errors="replace") for t, v in reversed(fields)}
 
 
 def _qty(v: dict, tag: int) -> int:

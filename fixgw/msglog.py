@@ -17,9 +17,15 @@ import datetime as dt
 import os
 
 
+_SECOND: list = [-1, "", ""]   # the last second formatted: (second, day, "YYYYMMDD-HH:MM:SS"), formatted once a second
+
+
 def _stamp(ns: int) -> tuple[str, str]:
-    d = dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.timezone.utc)
-    return d.strftime("%Y%m%d"), d.strftime("%Y%m%d-%H:%M:%S") + f".{(ns // 1000) % 1_000_000:06d}"
+    sec = ns // 1_000_000_000
+    if sec != _SECOND[0]:
+        d = dt.datetime.fromtimestamp(sec, dt.timezone.utc)
+        _SECOND[:] = [sec, d.strftime("%Y%m%d"), d.strftime("%Y%m%d-%H:%M:%S")]
+    return _SECOND[1], f"{_SECOND[2]}.{(ns // 1000) % 1_000_000:06d}"
 
 
 class MessageLog:
@@ -51,7 +57,7 @@ class MessageLog:
 
     def message(self, ns: int, direction: str, raw: bytes) -> None:
         stamp = self._files(ns)
-        self.messages.write(f"{stamp} {direction} ".encode() + raw + b"\n")
+        self.messages.write(b"".join((stamp.encode(), b" ", direction.encode(), b" ", raw, b"\n")))
 
     def event(self, ns: int, text: str) -> None:
         stamp = self._files(ns)

@@ -249,13 +249,10 @@ class Session:
         self.last_in = now
         self.test_req_sent = 0
         begin = fields[0][1].decode(errors="replace") if fields[0][1] else ""
-        values = {}
-        for t, v in fields:
-            if t.isdigit():
-                values.setdefault(int(t), v)
-        seq_raw = values.get(34, b"")
+        values = dict(reversed(fields))     # tag bytes -> value bytes, the first occurrence of each
+        seq_raw = values.get(b"34", b"")
         seq = int(seq_raw) if seq_raw.isdigit() and len(seq_raw) < 19 else 0
-        msgtype = values.get(35, b"").decode(errors="replace")
+        msgtype = values.get(b"35", b"").decode(errors="replace")
         if begin != self.cfg.begin:
             return [("log", f"BeginString {begin} on a {self.cfg.begin} session"),
                     *self.logout(now, f"BeginString must be {self.cfg.begin}"), ("disconnect", "wrong BeginString")]
@@ -264,17 +261,17 @@ class Session:
         if self.status == self.LOGON_SENT and msgtype != "A":
             if msgtype == "5":
                 return [("event", f"logon refused by {self.cfg.target}: "
-                                  f"{values.get(58, b'').decode(errors='replace')}"), ("disconnect", "logon refused")]
+                                  f"{values.get(b'58', b'').decode(errors='replace')}"), ("disconnect", "logon refused")]
             return [("disconnect", f"answer to our Logon was {msgtype!r}, not Logon")]
         # reverse routing: answer to whom they sent it on behalf of (FIX: OnBehalfOf <-> DeliverTo)
-        self.routing = [(128, values[115].decode(errors="replace"))] if 115 in values else []
-        if 128 in values:
-            self.routing.append((115, values[128].decode(errors="replace")))
+        self.routing = [(128, values[b"115"].decode(errors="replace"))] if b"115" in values else []
+        if b"128" in values:
+            self.routing.append((115, values[b"128"].decode(errors="replace")))
         # CompIDs: theirs must be our target and ours their target
-        if values.get(49, b"").decode(errors="replace") != self.cfg.target or \
-                values.get(56, b"").decode(errors="replace") != self.cfg.sender:
+        if values.get(b"49", b"").decode(errors="replace") != self.cfg.target or \
+                values.get(b"56", b"").decode(errors="replace") != self.cfg.sender:
             if self.status == self.AWAIT_LOGON:
-                return [("disconnect", f"Logon from unknown CompIDs {values.get(49)!r} -> {values.get(56)!r}")]
+                return [("disconnect", f"Logon from unknown CompIDs {values.get(b'49')!r} -> {values.get(b'56')!r}")]
             return [self._reject(seq, msgtype, D.Problem(D.COMPID_PROBLEM, 49, "CompID problem"), now),
                     *self.logout(now, "CompID problem"), ("disconnect", "CompID problem")]
         msgtype, problem = self.dict.validate(fields, self.cfg.validation)
@@ -282,16 +279,16 @@ class Session:
             return [*self.logout(now, f"invalid MsgSeqNum: {problem.text}"), ("disconnect", "invalid MsgSeqNum")]
         if msgtype == "A":
             return self._on_logon(values, seq, problem, now)
-        if msgtype == "4" and values.get(123, b"N") != b"Y" and problem is None:
+        if msgtype == "4" and values.get(b"123", b"N") != b"Y" and problem is None:
             return self._sequence_reset(values, seq, now)  # Reset mode ignores MsgSeqNum
         expected = self.st.next_in
-        poss_dup = values.get(43) == b"Y"
+        poss_dup = values.get(b"43") == b"Y"
         if seq < expected:
             if not poss_dup:
                 text = f"MsgSeqNum too low, expecting {expected} but received {seq}"
                 return [("log", text), *self.logout(now, text), ("disconnect", text)]
-            orig = parse_fix_time(values.get(122, b""))
-            sending = parse_fix_time(values.get(52, b""))
+            orig = parse_fix_time(values.get(b"122", b""))
+            sending = parse_fix_time(values.get(b"52", b""))
             if orig is None:
                 return [self._reject(seq, msgtype, D.Problem(D.REQUIRED_MISSING, 122,
                                                               "PossDupFlag=Y without OrigSendingTime"), now)]
@@ -312,7 +309,7 @@ class Session:
                 out += self._on_resend_request(values, now)
             return out
         # seq == expected
-        sending = parse_fix_time(values.get(52, b""))
+        sending = parse_fix_time(values.get(b"52", b""))
         if self.cfg.check_latency and problem is None and not poss_dup and sending is not None and \
                 abs(sending - now) > self.cfg.max_latency_s * 1_000_000_000:
             self.st.next_in += 1
@@ -320,9 +317,9 @@ class Session:
                     *self.logout(now, "SendingTime accuracy problem"), ("disconnect", "SendingTime accuracy")]
         self.st.next_in += 1
         if problem is not None:
-            if msgtype == "4" and values.get(123) == b"Y" and 36 in values and values[36].isdigit():
+            if msgtype == "4" and values.get(b"123") == b"Y" and b"36" in values and values[b"36"].isdigit():
                 # a GapFill whose other fields are wrong still moves the sequence on, or we ask for it forever
-                self.st.next_in = max(self.st.next_in, int(values[36]))
+                self.st.next_in = max(self.st.next_in, int(values[b"36"]))
             return [("event", f"reject sent: seq {seq} {msgtype}: {problem.text}"),
                     self._reject(seq, msgtype, problem, now)]
         return self._dispatch(msgtype, values, fields, now)
@@ -331,15 +328,15 @@ class Session:
         if msgtype == "0":
             return []
         if msgtype == "1":
-            return [self._send("0", [(112, values[112].decode(errors="replace"))], now)]
+            return [self._send("0", [(112, values[b"112"].decode(errors="replace"))], now)]
         if msgtype == "2":
             return self._on_resend_request(values, now)
         if msgtype == "3":
-            return [("log", f"peer rejected our seq {values.get(45)}: {values.get(58, b'').decode(errors='replace')}")]
+            return [("log", f"peer rejected our seq {values.get(b'45')}: {values.get(b'58', b'').decode(errors='replace')}")]
         if msgtype == "4":
-            new = int(values[36])
+            new = int(values[b"36"])
             if new < self.st.next_in:
-                return [self._reject(int(values[34]), "4", D.Problem(D.BAD_VALUE, 36,
+                return [self._reject(int(values[b"34"]), "4", D.Problem(D.BAD_VALUE, 36,
                                                                       f"NewSeqNo {new} below expected "
                                                                       f"{self.st.next_in}"), now)]
             self.st.next_in = new
@@ -350,12 +347,12 @@ class Session:
             self.status = self.LOGOUT_SENT
             return [("event", "logout by peer"), self._send("5", [], now), ("disconnect", "logout by peer")]
         if msgtype == "A":
-            return [self._reject(int(values[34]), "A", D.Problem(D.BAD_VALUE, 35, "Logon on an active session"),
+            return [self._reject(int(values[b"34"]), "A", D.Problem(D.BAD_VALUE, 35, "Logon on an active session"),
                                  now)]
         return [("app", msgtype, fields)]
 
     def _sequence_reset(self, values: dict, seq: int, now: int) -> list:
-        new = int(values[36])
+        new = int(values[b"36"])
         if new < self.st.next_in:
             return [self._reject(seq, "4", D.Problem(D.BAD_VALUE, 36, f"NewSeqNo {new} below expected "
                                                                       f"{self.st.next_in}"), now)]
@@ -367,19 +364,19 @@ class Session:
             return self._dispatch("A", values, [], now)
         if problem is not None:
             return [("log", f"bad Logon: {problem.text}"), *self.logout_now(now, problem.text)]
-        hb = int(values[108])
+        hb = int(values[b"108"])
         if hb <= 0 and not self.cfg.initiator:
             return self.logout_now(now, f"HeartBtInt must be positive, not {hb}")
         if not self.cfg.initiator and self.cfg.begin == D.FIX44 and self.cfg.username:
             if not credentials_match(values, self.cfg):
                 return [("log", "Logon with wrong Username/Password"),
                         *self.logout_now(now, "invalid username or password")]
-        sending = parse_fix_time(values.get(52, b""))
+        sending = parse_fix_time(values.get(b"52", b""))
         if self.cfg.check_latency and sending is not None and \
                 abs(sending - now) > self.cfg.max_latency_s * 1_000_000_000:
             return [("log", "Logon with SendingTime out of range"),
                     *self.logout_now(now, "SendingTime accuracy problem")]
-        reset = values.get(141) == b"Y"
+        reset = values.get(b"141") == b"Y"
         out = []
         if reset:
             if not self.cfg.initiator:
@@ -415,8 +412,8 @@ class Session:
         return [("event", f"logon refused: {text}"), ("send", raw), ("disconnect", text)]
 
     def _on_resend_request(self, values: dict, now: int) -> list:
-        begin = int(values[7])
-        end = int(values[16])
+        begin = int(values[b"7"])
+        end = int(values[b"16"])
         last = self.st.next_out - 1
         if end == 0 or end > last:
             end = last
@@ -445,6 +442,6 @@ class Session:
 
 def credentials_match(values: dict, cfg: SessionConfig) -> bool:
     """4.4 Username/Password against the session's, in constant time."""
-    user = values.get(553, b"")
-    pw = values.get(554, b"")
+    user = values.get(b"553", b"")
+    pw = values.get(b"554", b"")
     return hmac.compare_digest(user, cfg.username.encode()) & hmac.compare_digest(pw, cfg.password.encode())

@@ -217,18 +217,15 @@ class _Sniffer(asyncio.Protocol):
         first = frames[0]
         if not isinstance(first, bytes):
             return self._refuse(f"garbled first message ({first.reason})")
-        values: dict[int, bytes] = {}
-        for t, v in split_fields(first):
-            if t.isdigit():
-                values.setdefault(int(t), v)
-        who = values.get(49, b"").decode(errors="replace")
+        values = dict(reversed(split_fields(first)))
+        who = values.get(b"49", b"").decode(errors="replace")
         cfg = self.acc.configs.get(who)
-        if values.get(35) != b"A":
+        if values.get(b"35") != b"A":
             return self._refuse(f"first message is not a Logon (from {who[:40]!r})")
-        if cfg is None or values.get(56, b"").decode(errors="replace") != cfg.sender:
-            return self._refuse(f"Logon from unknown CompIDs {who[:40]!r} -> {values.get(56, b'')[:40]!r}")
-        if values.get(8, b"").decode(errors="replace") != cfg.begin:
-            return self._refuse(f"{who}: Logon in {values.get(8, b'')[:12]!r}, the session is {cfg.begin}")
+        if cfg is None or values.get(b"56", b"").decode(errors="replace") != cfg.sender:
+            return self._refuse(f"Logon from unknown CompIDs {who[:40]!r} -> {values.get(b'56', b'')[:40]!r}")
+        if values.get(b"8", b"").decode(errors="replace") != cfg.begin:
+            return self._refuse(f"{who}: Logon in {values.get(b'8', b'')[:12]!r}, the session is {cfg.begin}")
         if cfg.begin == "FIX.4.4" and cfg.username and not credentials_match(values, cfg):
             return self._refuse(f"{who}: wrong Username/Password")
         refusal = self.acc.admit(who)
