@@ -45,7 +45,23 @@ def values_of(fields) -> dict[int, str]:
     return {int(t): v.decode(errors="replace") for t, v in reversed(fields)}
 
 
+BIZ_CONDITIONAL_MISSING = 5   # BusinessRejectReason: conditionally required field missing
+# what seqtrade needs of each client request beyond what FIX requires (4.4 makes Symbol and OrderQty optional)
+NEEDED = {"D": (11, 55, 54, 38, 40), "F": (11, 41, 55, 54), "G": (11, 41, 55, 54, 38, 40), "H": (11,)}
+_NAMES = {11: "ClOrdID", 41: "OrigClOrdID", 55: "Symbol", 54: "Side", 38: "OrderQty", 40: "OrdType", 31: "LastPx",
+          32: "LastQty", 17: "ExecID", 150: "ExecType"}
+
+
+def _need(v: dict, tags) -> None:
+    for tag in tags:
+        if tag not in v:
+            raise MappingError(tag, f"{_NAMES.get(tag, 'tag')} ({tag}) is required here"
+                                    + (" (seqtrade takes orders by quantity; CashOrderQty is not supported)"
+                                       if tag == 38 else ""), BIZ_CONDITIONAL_MISSING)
+
+
 def _qty(v: dict, tag: int) -> int:
+    _need(v, (tag,))
     try:
         d = Decimal(v[tag])
     except InvalidOperation:
@@ -58,6 +74,7 @@ def _qty(v: dict, tag: int) -> int:
 
 
 def _px(v: dict, tag: int) -> int:
+    _need(v, (tag,))
     if len(v[tag]) > 40:
         raise MappingError(tag, f"price in tag {tag} is {len(v[tag])} characters long")
     try:
@@ -112,6 +129,7 @@ def client_new_order(v: dict, client: str, account: str) -> M.NewOrder:
 
 def client_request(msgtype: str, v: dict, client: str, account: str):
     """The stream message for an inbound client application message."""
+    _need(v, NEEDED.get(msgtype, ()))
     if msgtype == "D":
         return client_new_order(v, client, account)
     if msgtype == "F":
@@ -234,6 +252,7 @@ def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
     text = v.get(58, "")
     if msgtype == "9":
         return M.VenueCancelReject(child_id, text)
+    _need(v, (150,))
     et = v[150]
     if begin != FIX44 and v.get(20, "0") != "0":
         raise MappingError(20, f"ExecTransType {v[20]} (cancel or correct of an execution) is not supported: "
@@ -241,6 +260,7 @@ def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
     if et in ("F", "1", "2"):
         if et in ("1", "2") and begin == FIX44:
             raise MappingError(150, f"ExecType {et} is not a FIX 4.4 value")
+        _need(v, (17,))
         return M.VenueFill(child_id, v[17], _qty(v, 32), _px(v, 31), v.get(851, ""))
     if et == "0":
         return M.VenueAck(child_id, v.get(37, ""))

@@ -98,7 +98,11 @@ class FixConnection(asyncio.Protocol):
                 if msglog:
                     msglog.message(time.time_ns(), "in", a[1])
             elif kind == "app":
-                self.on_app(self, a[1], a[2])
+                try:
+                    self.on_app(self, a[1], a[2])
+                except Exception as e:  # noqa: BLE001 - one message's bug must not drop the session or the read
+                    self.log(f"application error on {a[1]} (the session goes on): {type(e).__name__}: {e}")
+                    self._event(f"application error on {a[1]}: {type(e).__name__}: {e}")
             elif kind in ("log", "event"):
                 self.log(a[1])
                 self._event(a[1])

@@ -119,6 +119,9 @@ def archive(c: Cluster, day: str, log: str, reports: str) -> str:
     for f in sorted(os.listdir(run)):
         if f.endswith((".log", ".json")):
             shutil.copy2(os.path.join(run, f), os.path.join(dest, "processes"))
+    fixlog = os.path.join(run, "fixlog")      # the FIX gateways' message logs (their default place)
+    if os.path.isdir(fixlog):
+        shutil.copytree(fixlog, os.path.join(dest, "fixlog"))
     sums = []
     for root, _dirs, files in sorted(os.walk(dest)):
         for f in sorted(files):

@@ -181,6 +181,14 @@ def test_values_beyond_any_order_get_a_business_reject_and_the_gateway_goes_on(c
         for cl_ord_id in ("H-1", "H-2", "H-3", "H-4"):
             _, biz = await cl.wait(lambda mt, v, c=cl_ord_id: mt == "j" and v.get(379) == c, what=f"BMR {cl_ord_id}")
             assert biz[372] == "D" and biz[58]
+        # valid FIX 4.4 (OrderQty and Symbol are conditional there) that an agency broker still needs: a business
+        # reject naming the field, never a session Reject and never an exception
+        cl.send("D", [p for p in nos("H-6") if p[0] != 38])
+        _, biz = await cl.wait(lambda mt, v: mt == "j" and v.get(379) == "H-6", what="BMR for a missing OrderQty")
+        assert biz[380] == "5" and "OrderQty (38)" in biz[58]
+        cl.send("D", [p for p in nos("H-7") if p[0] != 55])
+        _, biz = await cl.wait(lambda mt, v: mt == "j" and v.get(379) == "H-7", what="BMR for a missing Symbol")
+        assert biz[380] == "5" and "Symbol (55)" in biz[58]
         cl.send("D", nos("H-5"))
         await cl.wait(er_for("H-5", "0"), what="the next order's New: the gateway was not stuck")
         await cl.close()

@@ -62,11 +62,21 @@ def acceptor(begin, **kw) -> Session:
     return s
 
 
-def logged_on(begin, **kw) -> Session:
-    s = acceptor(begin, **kw)
-    out = s.on_data(raw(begin, "A", 1, [(98, "0"), (108, "30")]), T0)
-    assert [m[35] for m in sent(out)] == ["A"] and s.status == Session.ACTIVE
+def logged_on(begin, side="acceptor", **kw) -> Session:
+    """A session under test, logged on with MsgSeqNum 1 each way: as the acceptor (it answered the peer's Logon) or
+    as the initiator (the peer answered its Logon); the rest of each case is the same for both."""
+    if side == "acceptor":
+        s = acceptor(begin, **kw)
+        out = s.on_data(raw(begin, "A", 1, [(98, "0"), (108, "30")]), T0)
+        assert [m[35] for m in sent(out)] == ["A"] and s.status == Session.ACTIVE
+        return s
+    s = Session(SessionConfig(begin, "BROKER", "CLIENT", initiator=True, heartbeat_s=30, **kw))
+    assert [m[35] for m in sent(s.on_connect(T0))] == ["A"]
+    assert sent(s.on_data(raw(begin, "A", 1, [(98, "0"), (108, "30")]), T0)) == [] and s.status == Session.ACTIVE
     return s
+
+
+sides = pytest.mark.parametrize("side", ["acceptor", "initiator"])
 
 
 # -- 1: logon ---------------------------------------------------------------------------------------------------
@@ -162,14 +172,16 @@ def test_1B_reset_seq_num_flag_on_logon_resets_both_directions(begin):
 
 # -- 2: receive any message ---------------------------------------------------------------------------------------
 @both
-def test_2a_expected_msgseqnum_is_accepted(begin):
-    s = logged_on(begin)
+@sides
+def test_2a_expected_msgseqnum_is_accepted(begin, side):
+    s = logged_on(begin, side)
     assert [a[1] for a in apps(s.on_data(raw(begin, "D", 2, NOS), T0))] == ["D"] and s.st.next_in == 3
 
 
 @both
-def test_2b_msgseqnum_too_high_sends_one_resend_request_per_gap(begin):
-    s = logged_on(begin)
+@sides
+def test_2b_msgseqnum_too_high_sends_one_resend_request_per_gap(begin, side):
+    s = logged_on(begin, side)
     requests = []
     for seq in (5, 6, 7, 8):
         requests += [m for m in sent(s.on_data(raw(begin, "D", seq, NOS), T0)) if m[35] == "2"]
@@ -177,16 +189,18 @@ def test_2b_msgseqnum_too_high_sends_one_resend_request_per_gap(begin):
 
 
 @both
-def test_2c_msgseqnum_too_low_without_possdup_logs_out(begin):
-    s = logged_on(begin)
+@sides
+def test_2c_msgseqnum_too_low_without_possdup_logs_out(begin, side):
+    s = logged_on(begin, side)
     s.on_data(raw(begin, "D", 2, NOS), T0)
     out = s.on_data(raw(begin, "D", 2, NOS), T0)
     assert [m[35] for m in sent(out)] == ["5"] and "too low" in sent(out)[0][58] and disconnected(out)
 
 
 @both
-def test_2d_garbled_message_is_ignored_without_consuming_a_msgseqnum(begin):
-    s = logged_on(begin)
+@sides
+def test_2d_garbled_message_is_ignored_without_consuming_a_msgseqnum(begin, side):
+    s = logged_on(begin, side)
     good = raw(begin, "D", 2, NOS)
     bad = good[:-4] + (b"000" if good[-4:-1] != b"000" else b"001") + b"\x01"      # wrong CheckSum
     out = s.on_data(bad, T0)
@@ -195,16 +209,18 @@ def test_2d_garbled_message_is_ignored_without_consuming_a_msgseqnum(begin):
 
 
 @both
-def test_2e_possdup_below_expected_with_orig_sending_time_is_ignored(begin):
-    s = logged_on(begin)
+@sides
+def test_2e_possdup_below_expected_with_orig_sending_time_is_ignored(begin, side):
+    s = logged_on(begin, side)
     s.on_data(raw(begin, "D", 2, NOS), T0)
     out = s.on_data(raw(begin, "D", 2, NOS, poss_dup=True, orig=T0 - S, when=T0 + S), T0 + S)
     assert sent(out) == [] and apps(out) == []
 
 
 @both
-def test_2f_possdup_with_orig_sending_time_after_sending_time_is_rejected_and_logged_out(begin):
-    s = logged_on(begin)
+@sides
+def test_2f_possdup_with_orig_sending_time_after_sending_time_is_rejected_and_logged_out(begin, side):
+    s = logged_on(begin, side)
     s.on_data(raw(begin, "D", 2, NOS), T0)
     out = s.on_data(raw(begin, "D", 2, NOS, poss_dup=True, orig=T0 + 5 * S, when=T0), T0)
     replies = sent(out)
@@ -212,55 +228,62 @@ def test_2f_possdup_with_orig_sending_time_after_sending_time_is_rejected_and_lo
 
 
 @both
-def test_2g_possdup_without_orig_sending_time_is_rejected_naming_tag_122(begin):
-    s = logged_on(begin)
+@sides
+def test_2g_possdup_without_orig_sending_time_is_rejected_naming_tag_122(begin, side):
+    s = logged_on(begin, side)
     s.on_data(raw(begin, "D", 2, NOS), T0)
     out = s.on_data(raw(begin, "D", 2, NOS, poss_dup=True), T0)
     assert [(m[35], m[371], m[373]) for m in sent(out)] == [("3", "122", "1")]
 
 
 @both
-def test_2h_wrong_begin_string_logs_out_and_disconnects(begin):
-    s = logged_on(begin)
+@sides
+def test_2h_wrong_begin_string_logs_out_and_disconnects(begin, side):
+    s = logged_on(begin, side)
     other = "FIX.4.2" if begin == "FIX.4.4" else "FIX.4.4"
     out = s.on_data(raw(other, "D", 2, NOS), T0)
     assert [m[35] for m in sent(out)] == ["5"] and disconnected(out)
 
 
 @both
-def test_2i_wrong_compid_is_rejected_then_logged_out(begin):
-    s = logged_on(begin)
+@sides
+def test_2i_wrong_compid_is_rejected_then_logged_out(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "D", 2, NOS, sender="SOMEONE"), T0)
     replies = sent(out)
     assert [m[35] for m in replies] == ["3", "5"] and replies[0][373] == "9" and disconnected(out)
 
 
 @both
-def test_2j_invalid_bodylength_is_ignored(begin):
-    s = logged_on(begin)
+@sides
+def test_2j_invalid_bodylength_is_ignored(begin, side):
+    s = logged_on(begin, side)
     good = raw(begin, "D", 2, NOS)
     out = s.on_data(good.replace(b"\x019=", b"\x019=9", 1), T0)
     assert sent(out) == [] and apps(out) == [] and s.st.next_in == 2
 
 
 @both
-def test_2k_sending_time_accuracy_problem_is_rejected_then_logged_out(begin):
-    s = logged_on(begin)
+@sides
+def test_2k_sending_time_accuracy_problem_is_rejected_then_logged_out(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "D", 2, NOS, when=T0 - 600 * S), T0)
     replies = sent(out)
     assert [m[35] for m in replies] == ["3", "5"] and (replies[0][371], replies[0][373]) == ("52", "10")
 
 
 @both
-def test_2l_invalid_msgtype_is_rejected_with_reason_11(begin):
-    s = logged_on(begin)
+@sides
+def test_2l_invalid_msgtype_is_rejected_with_reason_11(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "ZZ", 2), T0)
     assert [(m[35], m[45], m[373]) for m in sent(out)] == [("3", "2", "11")] and s.st.next_in == 3
 
 
 @both
-def test_2o_first_three_fields_out_of_order_is_garbled(begin):
-    s = logged_on(begin)
+@sides
+def test_2o_first_three_fields_out_of_order_is_garbled(begin, side):
+    s = logged_on(begin, side)
     body = b"49=CLIENT\x0135=D\x0156=BROKER\x0134=2\x0152=" + fix_time(T0).encode() + b"\x01"
     head = f"8={begin}\x019={len(body)}\x01".encode()
     msg = head + body
@@ -270,8 +293,9 @@ def test_2o_first_three_fields_out_of_order_is_garbled(begin):
 
 # -- 3: heartbeats and test requests ------------------------------------------------------------------------------
 @both
-def test_3a_b_c_d_heartbeat_test_request_and_disconnect(begin):
-    s = logged_on(begin)
+@sides
+def test_3a_b_c_d_heartbeat_test_request_and_disconnect(begin, side):
+    s = logged_on(begin, side)
     assert [m[35] for m in sent(s.on_tick(T0 + 30 * S))] == ["0"]                      # 3a: idle: Heartbeat
     hb = sent(s.on_data(raw(begin, "1", 2, [(112, "PING")], when=T0 + 31 * S), T0 + 31 * S))
     assert [(m[35], m[112]) for m in hb] == [("0", "PING")]                           # 3b: TestRequest answered
@@ -282,16 +306,18 @@ def test_3a_b_c_d_heartbeat_test_request_and_disconnect(begin):
 
 # -- 4: Reject received -------------------------------------------------------------------------------------------
 @both
-def test_4_a_reject_received_consumes_its_msgseqnum(begin):
-    s = logged_on(begin)
+@sides
+def test_4_a_reject_received_consumes_its_msgseqnum(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "3", 2, [(45, "1"), (58, "x")]), T0)
     assert sent(out) == [] and s.st.next_in == 3 and not disconnected(out)
 
 
 # -- 5 / 6: resend requests ---------------------------------------------------------------------------------------
 @both
-def test_5_resend_request_resends_application_messages_and_gap_fills_admin_ones(begin):
-    s = logged_on(begin)                                                # our 1: Logon
+@sides
+def test_5_resend_request_resends_application_messages_and_gap_fills_admin_ones(begin, side):
+    s = logged_on(begin, side)                                                # our 1: Logon
     s.send_app("8", [(37, "O1"), (17, "E1"), (20, "0"), (150, "0"), (39, "0"), (55, "AAPL"), (54, "1"),
                      (151, "100"), (14, "0"), (6, "0")], T0)           # our 2
     s.on_tick(T0 + 30 * S)                                              # our 3: Heartbeat
@@ -305,53 +331,60 @@ def test_5_resend_request_resends_application_messages_and_gap_fills_admin_ones(
 
 
 @both
-def test_6_20_resend_request_received_during_our_own_gap_is_answered(begin):
-    s = logged_on(begin)
+@sides
+def test_6_20_resend_request_received_during_our_own_gap_is_answered(begin, side):
+    s = logged_on(begin, side)
     out = sent(s.on_data(raw(begin, "2", 5, [(7, "1"), (16, "0")]), T0))
     assert [m[35] for m in out] == ["2", "4"]     # our ResendRequest for 2..4, and their resend answered (gap fill)
 
 
 # -- 7: Logout received -------------------------------------------------------------------------------------------
 @both
-def test_7_logout_received_is_answered_then_disconnect(begin):
-    s = logged_on(begin)
+@sides
+def test_7_logout_received_is_answered_then_disconnect(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "5", 2), T0)
     assert [m[35] for m in sent(out)] == ["5"] and disconnected(out)
 
 
 # -- 8 / 10: sequence reset ---------------------------------------------------------------------------------------
 @both
-def test_8a_gap_fill_moves_the_expected_msgseqnum(begin):
-    s = logged_on(begin)
+@sides
+def test_8a_gap_fill_moves_the_expected_msgseqnum(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "4", 2, [(123, "Y"), (36, "9")], poss_dup=True, orig=T0), T0)
     assert sent(out) == [] and s.st.next_in == 9
 
 
 @both
-def test_8b_gap_fill_with_msgseqnum_too_high_requests_a_resend(begin):
-    s = logged_on(begin)
+@sides
+def test_8b_gap_fill_with_msgseqnum_too_high_requests_a_resend(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "4", 5, [(123, "Y"), (36, "9")]), T0)
     assert [(m[35], m[7]) for m in sent(out)] == [("2", "2")] and s.st.next_in == 2
 
 
 @both
-def test_8c_gap_fill_with_msgseqnum_too_low_and_no_possdup_logs_out(begin):
-    s = logged_on(begin)
+@sides
+def test_8c_gap_fill_with_msgseqnum_too_low_and_no_possdup_logs_out(begin, side):
+    s = logged_on(begin, side)
     s.on_data(raw(begin, "D", 2, NOS), T0)
     out = s.on_data(raw(begin, "4", 2, [(123, "Y"), (36, "9")]), T0)
     assert [m[35] for m in sent(out)] == ["5"] and disconnected(out)
 
 
 @both
-def test_10a_sequence_reset_reset_sets_the_expected_msgseqnum(begin):
-    s = logged_on(begin)
+@sides
+def test_10a_sequence_reset_reset_sets_the_expected_msgseqnum(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "4", 77, [(36, "20")]), T0)
     assert sent(out) == [] and s.st.next_in == 20
 
 
 @both
-def test_10c_sequence_reset_below_expected_is_rejected_with_reason_5(begin):
-    s = logged_on(begin)
+@sides
+def test_10c_sequence_reset_below_expected_is_rejected_with_reason_5(begin, side):
+    s = logged_on(begin, side)
     for seq in (2, 3, 4):
         s.on_data(raw(begin, "D", seq, NOS), T0)
     out = s.on_data(raw(begin, "4", 5, [(36, "3")]), T0)
@@ -360,11 +393,12 @@ def test_10c_sequence_reset_below_expected_is_rejected_with_reason_5(begin):
 
 # -- 11: logout initiated ---------------------------------------------------------------------------------------
 @both
-def test_11_logout_initiated_waits_for_the_answer_or_times_out(begin):
-    s = logged_on(begin)
+@sides
+def test_11_logout_initiated_waits_for_the_answer_or_times_out(begin, side):
+    s = logged_on(begin, side)
     assert [m[35] for m in sent(s.logout(T0, "end of day"))] == ["5"]
     assert disconnected(s.on_data(raw(begin, "5", 2), T0))
-    s = logged_on(begin)
+    s = logged_on(begin, side)
     s.logout(T0, "end of day")
     assert not disconnected(s.on_tick(T0 + 2 * S)) and disconnected(s.on_tick(T0 + 6 * S))
 
@@ -387,17 +421,19 @@ CASES_14 = [
 
 
 @both
+@sides
 @pytest.mark.parametrize("case, make, reason, ref", CASES_14, ids=[c[0] for c in CASES_14])
-def test_14_session_reject_reasons(begin, case, make, reason, ref):
-    s = logged_on(begin)
+def test_14_session_reject_reasons(begin, side, case, make, reason, ref):
+    s = logged_on(begin, side)
     out = sent(s.on_data(make(begin), T0))
     assert [(m[35], m[45], m[371], m[372], m[373]) for m in out] == [("3", "2", ref, "D", reason)]
     assert s.st.next_in == 3                                   # the rejected message consumed its MsgSeqNum
 
 
 @both
-def test_14d_tag_without_a_value(begin):
-    s = logged_on(begin)
+@sides
+def test_14d_tag_without_a_value(begin, side):
+    s = logged_on(begin, side)
     out = sent(s.on_data(_nos(begin, drop=(55,), extra=[(55, "")]), T0))
     assert [(m[35], m[371], m[373]) for m in out] == [("3", "55", "4")]
 
@@ -422,24 +458,27 @@ def test_14i_repeating_group_count_fix42():
 
 # -- 19: PossResend is the application's (the client gateway drops a ClOrdID it has; see test_fix_gateways) -------
 @both
-def test_19_poss_resend_with_the_next_msgseqnum_reaches_the_application(begin):
-    s = logged_on(begin)
+@sides
+def test_19_poss_resend_with_the_next_msgseqnum_reaches_the_application(begin, side):
+    s = logged_on(begin, side)
     out = s.on_data(raw(begin, "D", 2, NOS, header=[(97, "Y")]), T0)
     assert [a[1] for a in apps(out)] == ["D"]
 
 
 # -- 21: reverse routing ------------------------------------------------------------------------------------------
 @both
-def test_21_a_reject_reverses_the_routing_fields(begin):
-    s = logged_on(begin)
+@sides
+def test_21_a_reject_reverses_the_routing_fields(begin, side):
+    s = logged_on(begin, side)
     out = sent(s.on_data(_nos(begin, drop=(11,), header=[(115, "FUND1"), (128, "DESK9")]), T0))
     assert [(m[35], m[128], m[115]) for m in out] == [("3", "FUND1", "DESK9")]
 
 
 # -- malformed admin messages never drop the connection or what came with them ---------------------------------
 @both
-def test_malformed_admin_fields_are_rejected_and_the_rest_of_the_read_is_kept(begin):
-    s = logged_on(begin)
+@sides
+def test_malformed_admin_fields_are_rejected_and_the_rest_of_the_read_is_kept(begin, side):
+    s = logged_on(begin, side)
     data = raw(begin, "2", 2, [(7, "x"), (16, "0")]) + raw(begin, "1", 3, [(112, "")]) + raw(begin, "D", 4, NOS)
     out = s.on_data(data, T0)
     replies = sent(out)

@@ -118,7 +118,8 @@ def day(tmp_path_factory):
         k: v for k, v in base_settings(os.path.join(d, "client"), "FIX.4.4", "initiator", ResetOnLogon="Y").items()
         if k != "DataDictionary"}, [
         {"BeginString": b, "SenderCompID": who, "TargetCompID": SEQ, "SocketConnectHost": "127.0.0.1",
-         "SocketConnectPort": client_port, "DataDictionary": qfpeer.dictionary_path(b)} for b, who in CLIENTS.items()])
+         "SocketConnectPort": client_port, "DataDictionary": qfpeer.dictionary_path(b),
+         "ResetOnLogon": "Y" if b == "FIX.4.4" else "N"} for b, who in CLIENTS.items()])
     client_engine = None
     c.start_sequencer()
     try:
@@ -158,6 +159,7 @@ def test_quickfix_client_orders_of_each_kind_reach_it_valid(day, begin):
     kinds = {f"L{tag}-{i}": [] for i in range(1, 6)}
     kinds[f"V{tag}"] = [(847, "1")]                                  # VWAP
     kinds[f"P{tag}"] = [(847, "2"), (849, "0.1")]                    # POV, 10%
+    kinds[f"T{tag}"] = [(847, "1001")]                               # TWAP (our bilateral value)
     kinds[f"U{tag}"] = [(847, "1"), (9003, "25")]                    # VWAP with a user-defined tag of our spec
     for cl, extra in kinds.items():
         client.send(begin, "D", nos(cl, extra=extra), sid)
@@ -303,3 +305,28 @@ def test_quickfix_client_reconnects_with_reset_and_gets_what_waited_once(day):
     with open(os.path.join(day_dir, "FIX.4.4-SEQTRADE-QF44.event.log")) as f:
         events = f.read()
     assert "logged on" in events and "sequence reset" in events and "logout by peer" in events
+
+
+def test_quickfix_client_missing_reports_after_a_reconnect_asks_and_gets_them_resent(day):
+    c, client, venue, stream, _ = day
+    sid = sid_of(client, "FIX.4.2")                       # a session that keeps its numbers (ResetOnLogon=N)
+    client.send("FIX.4.2", "D", nos("G-1", 200), sid)
+    client.until(lambda p: ers(p, "FIX.4.2", "G-1"), what="New G-1")
+    session = fix.Session.lookupSession(sid)
+    session.logout("test: going away")
+    client.until(lambda p: not fix.Session.lookupSession(sid).isLoggedOn(), what="logged out")
+    # QuickFIX "lost" the last three messages we sent it: on logon it finds the gap and asks for a resend
+    expected = session.getExpectedTargetNum()
+    session.setNextTargetMsgSeqNum(expected - 3)
+    with client.lock:
+        before = len(client.app_in)
+    logons = client.logons
+    session.logon()
+    client.until(lambda p: p.logons > logons, what="logon again")
+    asked = client.until(lambda p: [m for m in p.admin_out if m.get(35) == "2" and m.get(8) == "FIX.4.2"],
+                         what="QuickFIX's ResendRequest")
+    assert int(asked[-1][7]) == expected - 3
+    resent = client.until(lambda p: [m for m in p.app_in[before:] if m.get(43) == "Y" and m.get(8) == "FIX.4.2"],
+                          what="the resent reports")
+    assert all(122 in m for m in resent) and any(m.get(11) == "G-1" for m in resent)
+    assert client.rejects_sent() == []                    # resends and gap fills valid for QuickFIX too
