@@ -102,3 +102,17 @@ def test_garbage_unknown_compids_and_non_logon_first_messages_are_closed(tmp_pat
         assert acc.states["CLIENT"].next_in == 1 and acc.active == {}
         acc.close()
     asyncio.run(go())
+
+
+def test_an_edge_encodes_a_message_before_it_takes_a_submission_number():
+    # a message the stream cannot encode must not consume a source_seq: the sequencer would refuse every later one
+    # as a gap (it once stalled a whole client gateway)
+    import pytest
+
+    from sequencer import messages as M
+    from sequencer.edge import EdgeClient
+    e = EdgeClient("clientgw", "pw", "127.0.0.1", 1, lambda recs: None)
+    with pytest.raises(OverflowError):
+        e.submit(M.NewOrder("C1", "A-1", "AAPL", "1", 2**70, "2", 1))
+    assert e.sseq == 0 and e.pending == {}
+    assert e.submit(M.NewOrder("C1", "A-2", "AAPL", "1", 100, "2", 1)) == 1
