@@ -4,6 +4,7 @@ from __future__ import annotations
 from algo.container import AlgoContainer
 from sequencer.messages import TAG_OF_CLASS, DayStart
 from sequencer.record import Record
+from sequencer.rights import TABLE_TYPES, SourceGuard
 
 from .runtime import MachineApp
 
@@ -19,9 +20,15 @@ class AlgoApp(MachineApp):
         self.box = AlgoContainer(**settings)
         self.machine = self.box
         self._wanted = frozenset(TAG_OF_CLASS[t] for t in AlgoContainer._handlers)
+        self.guard = SourceGuard()     # who may send what, as the stream says (sequencer/rights.py)
 
     def on_message(self, rec: Record) -> None:
+        if rec.type in TABLE_TYPES:
+            self.guard.observe(rec)
         if rec.type in self._wanted:
+            if not self.guard.allows(rec):
+                self._emit([self.guard.alert(rec)])
+                return
             self._emit(self.box.handle(rec.msg, rec.ts, rec.seq))
             if rec.type == _DAY_START:
                 self.schedule_close(rec)   # strategies stop at the close, as the OMS cancels back

@@ -7,7 +7,7 @@ order. Time is whatever the test says it is (``advance``).
 """
 from __future__ import annotations
 
-from sequencer import messages, record
+from sequencer import messages, record, rights
 from sequencer.core import SequencerCore
 from sequencer.log import LogReader, LogWriter, log_path
 
@@ -16,16 +16,20 @@ from .runtime import App, AppRunner
 
 class MemoryCluster:
     def __init__(self, data_dir: str, trading_day: str = "20260102", start_ns: int = 0, validate: bool = True,
-                 close_ns: int = 0, open_ns: int = 0):
+                 close_ns: int = 0, open_ns: int = 0, roles: dict | None = None, enforce: bool = True):
+        """``roles``: source -> its roles (``sequencer/rights.py``): the rights table goes into DayStart and, with
+        ``enforce``, the core refuses what a source may not send, as the sequencer does. None: no rights at all."""
         self.path = log_path(data_dir, trading_day)
         self.log = LogWriter(self.path, trading_day, fsync="never", notice=lambda m: None)
-        self.core = SequencerCore(self.log, validate)
+        table = {src: rights.tags_of(r) for src, r in sorted(roles.items())} if roles is not None else None
+        self.core = SequencerCore(self.log, validate, table if enforce else None)
         self.now = max(start_ns, self.log.last_ts)
         self.runners: list[AppRunner] = []
         self._queue: list[tuple[str, int, int, bytes]] = []
         self._input_seq: dict[str, int] = {}
         if self.log.last_seq == 0:
-            self.core.emit(messages.DayStart(trading_day, open_ns=open_ns, close_ns=close_ns), self.now)
+            self.core.emit(messages.DayStart(trading_day, open_ns=open_ns, close_ns=close_ns,
+                                             rights={s: sorted(t) for s, t in (table or {}).items()}), self.now)
         self.delivered = 0
 
     def add(self, app: App, name: str | None = None) -> AppRunner:

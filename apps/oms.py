@@ -4,6 +4,7 @@ from __future__ import annotations
 from oms.manager import OrderManager
 from sequencer.messages import TAG_OF_CLASS, DayStart
 from sequencer.record import Record
+from sequencer.rights import TABLE_TYPES, SourceGuard
 
 from .runtime import MachineApp
 
@@ -20,9 +21,15 @@ class OmsApp(MachineApp):
         self.machine = self.om
         # decode only what the OMS handles: most of the stream (quotes for other apps, clocks) is skipped by tag
         self._wanted = frozenset(TAG_OF_CLASS[t] for t in OrderManager._handlers)
+        self.guard = SourceGuard()     # who may send what, as the stream says (sequencer/rights.py)
 
     def on_message(self, rec: Record) -> None:
+        if rec.type in TABLE_TYPES:
+            self.guard.observe(rec)
         if rec.type in self._wanted:
+            if not self.guard.allows(rec):
+                self._emit([self.guard.alert(rec)])
+                return
             self._emit(self.om.handle(rec.msg, rec.ts, rec.seq))
         elif rec.type == _DAY_START:
             self.schedule_close(rec)

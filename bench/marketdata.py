@@ -32,8 +32,10 @@ data_dir = "{data}"
 fsync = "{fsync}"
 [apps.mdgw]
 password = "md"
+role = "marketdata"
 [apps.bench]
 password = "b"
+role = "algo"
 """
 
 

@@ -146,10 +146,12 @@ clock_interval_ms = 100
 validate_payloads = {validate}
 [apps.producer]
 password = "bench"
+role = "sample"
 [apps.subscriber]
 password = "bench"
 [apps.latency]
 password = "bench"
+role = "sample"
 """
 
 

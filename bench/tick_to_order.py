@@ -150,8 +150,9 @@ def main() -> int:
                                  "clock_interval_ms": 10})
         c.app("oms", **{"class": "apps.oms:OmsApp"})
         c.app("algo", **{"class": "apps.algo:AlgoApp"})
-        for name in ("refdata", "mdgw", "venuegw", "bench"):
+        for name in ("refdata", "venuegw", "bench"):
             c.app(name)
+        c.app("mdgw", role="marketdata")
         c.extra = '[fixgw.venuegw]\nkind = "venue"\nbegin = "FIX.4.2"\n'
         c.start_sequencer()
         try:

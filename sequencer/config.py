@@ -16,6 +16,8 @@
     password = "..."          (required: the credential the app gives in its HELLO)
     class = "apps.sample:PongApp"   (for `seqtrade app run`)
     params = { ... }          (constructor keyword arguments)
+    role = "oms"              (what it may submit: oms, algo, client-gateway, venue-gateway, marketdata, refdata,
+                               operator, sample, reader, or a list of them; default inferred, see sequencer/rights.py)
     snapshot_dir = ""         (write the app's state here every snapshot_every records and at a clean stop, and
     snapshot_every = 100000    restart from the latest one plus the log's tail; "" = always replay from seq 1)
 """
@@ -24,6 +26,8 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+
+from . import rights
 
 
 class ConfigError(Exception):
@@ -40,6 +44,11 @@ class AppConfig:
     params: dict = field(default_factory=dict)
     snapshot_dir: str = ""
     snapshot_every: int = 100_000
+    roles: tuple = ("reader",)
+
+    @property
+    def rights(self) -> frozenset:
+        return rights.tags_of(self.roles)
 
 
 @dataclass
@@ -66,7 +75,8 @@ _SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsy
              "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
              "market_open": str, "market_close": str,
              "max_subscriber_lag_bytes": int, "validate_payloads": bool, "clock_sample_s": (int, float)}
-_APP_KEYS = {"password": str, "class": str, "params": dict, "snapshot_dir": str, "snapshot_every": int}
+_APP_KEYS = {"password": str, "class": str, "params": dict, "snapshot_dir": str, "snapshot_every": int,
+             "role": (str, list)}
 
 
 def find_line(text: str, table: str | None, key: str) -> int | None:
@@ -158,8 +168,16 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
             raise ConfigError(path, find_line(text, table, "password"), f"[{table}] needs a password")
         if a.get("snapshot_every", 1) <= 0:
             raise ConfigError(path, find_line(text, table, "snapshot_every"), "snapshot_every must be positive")
+        role = a.get("role") or rights.infer_role(name, a.get("class", ""), data)
+        roles = (role,) if isinstance(role, str) else tuple(role)
+        try:
+            rights.tags_of(roles)
+        except rights.RightsError as e:
+            raise ConfigError(path, find_line(text, table, "role"), f"[{table}] {e}") from None
+        if name == "sequencer":
+            raise ConfigError(path, find_line(text, "apps", name), "no app may be called \"sequencer\"")
         cfg.apps[name] = AppConfig(name, a["password"], a.get("class", ""), dict(a.get("params", {})),
-                                   a.get("snapshot_dir", ""), a.get("snapshot_every", 100_000))
+                                   a.get("snapshot_dir", ""), a.get("snapshot_every", 100_000), roles)
     return cfg
 
 

@@ -12,7 +12,7 @@ per-item pass find the first bad item, so that what came before it is still sequ
 """
 from __future__ import annotations
 
-from . import messages, record
+from . import messages, record, rights
 from .log import LogWriter
 
 SEQUENCER_SOURCE = "sequencer"
@@ -23,10 +23,13 @@ class SubmitError(Exception):
 
 
 class SequencerCore:
-    def __init__(self, log: LogWriter, validate_payloads: bool = True):
+    def __init__(self, log: LogWriter, validate_payloads: bool = True, source_rights: dict | None = None):
         self.log = log
         self.validate = validate_payloads
+        # source -> the type tags it may submit (sequencer/rights.py); None: no checks (in-process test clusters)
+        self.rights = source_rights
         self.duplicates = 0
+        self.refused = 0
         self._source_b: dict[str, bytes] = {}
         self._known = frozenset(messages.TYPES_BY_TAG)
 
@@ -63,6 +66,8 @@ class SequencerCore:
         n = len(items)
         sseqs = [it[0] for it in items]
         types = [it[1] for it in items]
+        if self.rights is not None and source != SEQUENCER_SOURCE:
+            self._check_rights(source, items, types)
         ok = (sseqs[0] == last + 1 and sseqs[-1] == last + n and sseqs == list(range(last + 1, last + n + 1))
               and self._known.issuperset(types)
               and (not self.validate or messages.valid_batch(types, [it[2] for it in items])))
@@ -73,6 +78,26 @@ class SequencerCore:
         if bad:
             self._append(source, items[:bad], now_ns)
         raise SubmitError(reason)
+
+    def _check_rights(self, source: str, items: list, types: list) -> None:
+        """Refuse the whole batch if any item is not this source's to send (nothing of it is sequenced: an app that
+        sends what it may not is broken or taken over)."""
+        why = rights.refusal(source, self.rights.get(source, frozenset()), types)
+        if why is None and not rights.OWNED.keys().isdisjoint(types):
+            for sseq, typ, payload in items:
+                field = rights.OWNED.get(typ)
+                if field is not None:
+                    try:
+                        owner = getattr(messages.decode(payload, typ), field)
+                    except ValueError:
+                        continue   # the payload check names it
+                    if owner != source:
+                        why = f"{source}: source_seq {sseq}: {messages.TYPES_BY_TAG[typ].__name__} names " \
+                              f"{field} {owner!r}, not its sender"
+                        break
+        if why:
+            self.refused += 1
+            raise SubmitError(why)
 
     def _append(self, source: str, items: list, now_ns: int) -> None:
         log = self.log

@@ -54,6 +54,16 @@ class DayStart(Msg, tag=3):
     schema_version: int = SCHEMA_VERSION
     open_ns: int = 0
     close_ns: int = 0
+    rights: dict[str, list[int]] = {}   # source -> the message type tags it may submit (sequencer/rights.py)
+
+
+class SourceRights(Msg, tag=4):
+    """What one app may submit (its role's message type tags). The day's first table is in ``DayStart``; a sequencer
+    restarted mid-day puts the table in force on the stream again, one of these per app, so the apps check the source
+    of what they act on against the same table the sequencer enforces (``sequencer/rights.py``)."""
+    source: str
+    role: str
+    tags: list[int]
 
 
 # --- client orders, from the client gateway (100..109) ------------------------------------------------------------
@@ -437,7 +447,7 @@ class Blob(Msg, tag=903):
 
 # Every concrete message type, in tag order. Adding a type means adding it here too.
 ALL_TYPES: tuple[type[Msg], ...] = (
-    Clock, ClockSample, DayStart,
+    Clock, ClockSample, DayStart, SourceRights,
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, ExecReport, CancelReject,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
     VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, OmsAlert, AlgoPause, AlgoEnd,

@@ -128,13 +128,18 @@ class SequencerServer:
         self.clock = SeqClock(cfg.clock_speed, start_ns)
         self.path = log_path(cfg.data_dir, self.trading_day)
         self.log = LogWriter(self.path, self.trading_day, cfg.fsync, cfg.fsync_interval_ms, notice=self.notice)
-        self.core = SequencerCore(self.log, cfg.validate_payloads)
+        self.core = SequencerCore(self.log, cfg.validate_payloads,
+                                  {name: app.rights for name, app in sorted(cfg.apps.items())})
+        table = {name: sorted(app.rights) for name, app in sorted(cfg.apps.items())}
         if self.log.last_seq == 0:
             self.core.emit(messages.DayStart(
                 self.trading_day, open_ns=day_time_ns(self.trading_day, cfg.market_open) if cfg.market_open else 0,
-                close_ns=day_time_ns(self.trading_day, cfg.market_close) if cfg.market_close else 0),
-                self.clock.now())
-            self.core.commit()
+                close_ns=day_time_ns(self.trading_day, cfg.market_close) if cfg.market_close else 0,
+                rights=table), self.clock.now())
+        else:   # restarted mid-day: the table in force from here on (the config may have changed)
+            for name, app in sorted(cfg.apps.items()):
+                self.core.emit(messages.SourceRights(name, "+".join(app.roles), table[name]), self.clock.now())
+        self.core.commit()
         self._read_fd = os.open(self.path, os.O_RDONLY)
         self.apps: dict[str, Conn] = {}
         self.live: list[Conn] = []       # a list, not a set: fan-out order must not depend on hashing

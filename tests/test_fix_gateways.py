@@ -56,8 +56,9 @@ def cluster(tmp_path_factory):
     ports = refdata_with_ports(str(d / "refdata"), {"XNAS": ["S1", "S2"]})
     c = LocalCluster(str(d))
     c.app("oms", **{"class": "apps.oms:OmsApp"})
-    for name in ("refdata", "clientgw", "venuegw", "test", "watch"):
+    for name in ("refdata", "clientgw", "venuegw", "watch"):
         c.app(name)
+    c.app("test", role=["oms", "operator"])   # the test stands in for the OMS (child orders) and an operator
     c.client_port = free_port()
     c.extra = gateway_config(c.client_port)
     c.start_sequencer()

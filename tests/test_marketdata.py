@@ -60,7 +60,7 @@ def test_gateway_sequences_subscribed_symbols_and_halts(tmp_path):
     port, fix, md, adm = (procs.free_port() for _ in range(4))
     cfg = tmp_path / "seq.toml"
     cfg.write_text(f'[sequencer]\nport = {port}\ndata_dir = "{tmp_path / "data"}"\ntrading_day = "20260105"\n'
-                   f'[apps.mdgw]\npassword = "m"\n[apps.tester]\npassword = "t"\n')
+                   f'[apps.mdgw]\npassword = "m"\nrole = "marketdata"\n[apps.tester]\npassword = "t"\nrole = "algo"\n')
     ps = [procs.seqtrade("sequencer", "--config", str(cfg), log_path=str(tmp_path / "seq.out"))]
     try:
         procs.wait_port("127.0.0.1", port, proc=ps[0])

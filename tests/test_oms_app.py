@@ -1,4 +1,6 @@
 """The OMS as an app on the stream: same inputs, same log; a restarted OMS replays and verifies its outputs."""
+import pytest
+
 from apps.memory import MemoryCluster
 from apps.oms import OmsApp
 from sequencer import log as L
@@ -86,3 +88,38 @@ def test_open_orders_are_cancelled_back_at_the_close_on_sequenced_time(tmp_path)
     c.close()
     last = ers()[-1]
     assert (last.exec_type, last.ord_status, last.text) == ("4", "4", "market close")
+
+
+ROLES = {"refdata": ["refdata"], "clientgw": ["client-gateway"], "mdgw": ["marketdata"], "oms": ["oms"]}
+
+
+def test_the_sequencer_refuses_what_a_source_may_not_send(tmp_path):
+    from sequencer.core import SubmitError
+    c = MemoryCluster(str(tmp_path), start_ns=T0, roles=ROLES)
+    c.add(OmsApp())
+    c.inject("mdgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))   # a stolen market data password
+    with pytest.raises(SubmitError, match="mdgw may not submit NewOrder"):
+        c.run()
+    assert [r.type for r in L.read_all(c.path)] == [M.TAG_OF_CLASS[M.DayStart]]
+    c.close()
+
+
+def test_the_oms_checks_the_source_again_and_a_replay_does_the_same(tmp_path):
+    # second line of defence: even with the sequencer's check off (a bug there), the OMS acts only on what the
+    # rights table on the stream lets a source send, and says so
+    c = MemoryCluster(str(tmp_path), start_ns=T0, roles=ROLES, enforce=False)
+    c.add(OmsApp())
+    c.inject("refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
+    c.inject("mdgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))
+    c.inject("mdgw", M.KillSwitch("*", True, cancel_open=True))
+    c.inject("clientgw", M.NewOrder("acme", "B", "AAPL", "1", 1000, "2", 100 * PX))
+    c.run()
+    c.close()
+    recs = L.read_all(c.path)
+    ers = [r.msg for r in recs if r.type == M.TAG_OF_CLASS[M.ExecReport]]
+    alerts = [r.msg for r in recs if r.type == M.TAG_OF_CLASS[M.OmsAlert]]
+    assert [(e.cl_ord_id, e.exec_type) for e in ers] == [("B", "0")]      # the kill switch did nothing either
+    assert [a.code for a in alerts] == ["UNAUTHORIZED_SOURCE"] * 2 and "mdgw may not send NewOrder" in alerts[0].text
+    c2 = MemoryCluster(str(tmp_path), start_ns=T0, roles=ROLES, enforce=False)   # the same log, replayed
+    c2.add(OmsApp())                                                            # outputs checked byte for byte
+    c2.close()

@@ -109,8 +109,9 @@ def day(tmp_path_factory):
     venue_engine = start(venue, vcfg, "acceptor")
     c = LocalCluster(d)
     c.app("oms", **{"class": "apps.oms:OmsApp"})
-    for name in ("refdata", "clientgw", "venuegw", "algo", "watch"):
+    for name in ("refdata", "clientgw", "venuegw", "watch"):
         c.app(name)
+    c.app("algo", role="algo")         # the test is the algo
     client_port = free_port()
     c.extra = gateway_config(client_port, os.path.join(d, "fixlog"))
     client = Peer()

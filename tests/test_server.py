@@ -18,7 +18,8 @@ def make_cfg(tmp, **kw):
     cfg = config.from_dict({
         "sequencer": {"port": 1, "data_dir": str(tmp), "trading_day": "20260105", "fsync": "batch",
                       "clock_interval_ms": 10_000, "clock_sample_s": 0, **kw},
-        "apps": {"a": {"password": "pa"}, "b": {"password": "pb"}, "reader": {"password": "pr"}}})
+        "apps": {"a": {"password": "pa", "role": "sample"}, "b": {"password": "pb", "role": "sample"},
+                 "reader": {"password": "pr"}}})
     cfg.port = 0  # any free port
     return cfg
 
@@ -218,3 +219,68 @@ def test_clock_samples_record_the_host_time_source(tmp_path):
     assert all(m.host == socket.gethostname() for m in samples)
     # what the kernel says: either synchronised with a bounded error, or not synchronised
     assert all(m.max_error_ns >= 0 or not m.synced for m in samples)
+
+
+def _refused(tmp_path, app, pw, msg, apps=None):
+    cfg = make_cfg(tmp_path)
+    for name, kv in (apps or {}).items():
+        cfg.apps[name] = config.AppConfig(name, kv["password"], roles=tuple(kv["roles"]))
+
+    async def main():
+        s = await started(cfg)
+        lost = asyncio.get_running_loop().create_future()
+        c, _ = await connect("127.0.0.1", s.port, app, pw, on_lost=lambda e: lost.done() or lost.set_result(e))
+        c.submit(1, M.tag_of(msg), M.encode(msg))
+        c.flush()
+        await asyncio.wait_for(lost, 5)
+        sequenced = s.log.committed_seq
+        s.close()
+        return c.error, sequenced
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("app, pw, msg, why", [
+    ("a", "pa", M.NewOrder("CLIENT2", "X", "AAPL", "1", 100, "2", 1), "a may not submit NewOrder"),
+    ("reader", "pr", M.Ping(1), "reader may not submit Ping"),
+    ("a", "pa", M.Clock(), "a may not submit Clock: only the sequencer does"),
+    ("a", "pa", M.EndOfDay("x"), "only the sequencer does"),
+    ("a", "pa", M.KillSwitch("*", True, True), "a may not submit KillSwitch"),
+])
+def test_message_rights_per_source_are_enforced_before_sequencing(tmp_path, app, pw, msg, why):
+    text, sequenced = _refused(tmp_path, app, pw, msg)
+    assert why in text and sequenced == 1                  # only the DayStart: nothing of the refused batch
+
+
+def test_a_gateway_may_not_write_another_gateway_s_session_marks(tmp_path):
+    gws = {"gw1": {"password": "g1", "roles": ["client-gateway"]}, "gw2": {"password": "g2", "roles": ["client-gateway"]}}
+    mark = M.FixSessionMark("gw2", "C1", 1, 1, 0, False, 0, [], [])
+    text, sequenced = _refused(tmp_path, "gw1", "g1", mark, gws)
+    assert "names gateway 'gw2', not its sender" in text and sequenced == 1
+
+
+def test_the_rights_table_is_on_the_stream_and_again_after_a_restart(tmp_path):
+    cfg = make_cfg(tmp_path)
+    s = SequencerServer(cfg, notice=lambda m: None)
+    s.log.close()
+    first = read_all(s.path)[0].msg
+    tags = M.TAG_OF_CLASS
+    assert first.rights["a"] == sorted(tags[t] for t in (M.Ping, M.Pong, M.Note, M.Blob))
+    assert first.rights["reader"] == []
+    s2 = SequencerServer(cfg, notice=lambda m: None)      # restarted mid-day: the table again, one record per app
+    s2.log.close()
+    again = [r.msg for r in read_all(s2.path)[1:]]
+    assert [(m.source, m.role) for m in again] == [("a", "sample"), ("b", "sample"), ("reader", "reader")]
+
+
+def test_roles_are_inferred_from_the_cluster_file_and_a_wrong_one_names_its_line(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[sequencer]\nport = 7700\n[cluster]\npublisher = "pub"\n'
+                 '[apps.oms]\npassword = "x"\nclass = "apps.oms:OmsApp"\n[apps.gw]\npassword = "x"\n'
+                 '[apps.md]\npassword = "x"\n[apps.pub]\npassword = "x"\n[apps.other]\npassword = "x"\n'
+                 '[fixgw.gw]\nkind = "venue"\n[process.md]\nkind = "mdgw"\n')
+    cfg = config.load(str(p))
+    assert {n: a.roles for n, a in cfg.apps.items()} == {
+        "oms": ("oms",), "gw": ("venue-gateway",), "md": ("marketdata",), "pub": ("refdata",), "other": ("reader",)}
+    p.write_text('[sequencer]\nport = 7700\n[apps.a]\npassword = "x"\nrole = "god"\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:5: .*unknown role 'god'"):
+        config.load(str(p))
