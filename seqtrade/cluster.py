@@ -122,7 +122,7 @@ def _listening(host: str, port: int) -> bool:
 
 def healthy(c: Cluster, p: Process) -> bool:
     try:
-        st = query(*c.sequencer_address(), timeout=1.0)
+        st = query(*c.sequencer_address(), timeout=1.0, auth=c.status_auth())
     except OSError:
         return False
     if p.kind == "sequencer":
@@ -234,7 +234,7 @@ def stop(c: Cluster, host: str | None = None) -> None:
 # -- status ----------------------------------------------------------------------------------------------------------
 def status_rows(c: Cluster) -> list[list[str]]:
     try:
-        st = query(*c.sequencer_address(), timeout=1.0)
+        st = query(*c.sequencer_address(), timeout=1.0, auth=c.status_auth())
     except OSError:
         st = None
     sessions = {s.app: s for s in st.sessions} if st else {}
@@ -268,7 +268,7 @@ def print_status(c: Cluster) -> int:
     for r in [head] + rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     try:
-        st = query(*c.sequencer_address(), timeout=1.0)
+        st = query(*c.sequencer_address(), timeout=1.0, auth=c.status_auth())
         t = dt.datetime.fromtimestamp(st.clock_ns / 1e9, NY).strftime("%H:%M:%S")
         print(f"trading day {st.trading_day}, sequenced time {t} New York (x{st.clock_speed:g}), head seq "
               f"{st.head_seq:,}, log {st.log_path}")

@@ -102,6 +102,11 @@ class Cluster:
     def sequencer_address(self) -> tuple[str, int]:
         return self.seq.host, self.seq.port
 
+    def status_auth(self) -> tuple[str, str] | None:
+        """Credentials for the sequencer's full STATUS (the operator's view): the publisher's."""
+        app = self.seq.apps.get(self.publisher)
+        return (app.name, app.password) if app else None
+
 
 def rank(kind: str, gw_kind: str = "") -> int:
     """Dependency order: the sequencer, the deterministic apps (then the day's reference data is published), the

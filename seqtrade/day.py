@@ -40,13 +40,13 @@ def trade(c: Cluster, progress_s: float = 5.0) -> tuple[str, float]:
     the OMS had a minute of sequenced time to cancel back). Returns the log path and the clock speed."""
     sims = [p for p in ops.local(c, None) if p.kind == "client-sim"]
     core = [p for p in ops.local(c, None) if p.kind != "client-sim"]
-    st = query(*c.sequencer_address())
+    st = query(*c.sequencer_address(), auth=c.status_auth())
     close_ns = day_time_ns(st.trading_day, c.seq.market_close)
     last = (time.monotonic(), st.head_seq)
     next_print = 0.0
     while True:
         time.sleep(0.5)
-        st = query(*c.sequencer_address())
+        st = query(*c.sequencer_address(), auth=c.status_auth())
         for p in core:
             if ops.running(c, p) is None:
                 raise ops.ClusterError(f"{p.name} died during the day; its log {ops.log_path(c, p)} ends:\n"

@@ -70,6 +70,7 @@ class SequencerCore:
             self._check_rights(source, items, types)
         ok = (sseqs[0] == last + 1 and sseqs[-1] == last + n and sseqs == list(range(last + 1, last + n + 1))
               and self._known.issuperset(types)
+              and max(map(len, (it[2] for it in items))) <= record.MAX_PAYLOAD
               and (not self.validate or messages.valid_batch(types, [it[2] for it in items])))
         if ok:
             self._append(source, items, now_ns)
@@ -113,6 +114,9 @@ class SequencerCore:
                 return i, f"{source}: source_seq {sseq} leaves a gap after {last + i}"
             if typ not in self._known:
                 return i, f"{where}: unknown message type tag {typ}"
+            if len(payload) > record.MAX_PAYLOAD:
+                return i, f"{where}: payload of {len(payload):,} bytes is over the record limit of " \
+                          f"{record.MAX_PAYLOAD:,}"
             if self.validate:
                 try:
                     messages.decode(payload, typ)

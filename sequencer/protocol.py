@@ -6,8 +6,10 @@ client -> server
     HELLO      msgpack Hello                      first frame of every connection
     SUBMIT     msgpack [[source_seq, type, payload], ...]   a batch of outputs, in source_seq order
     SUBSCRIBE  from_seq:u64                       history from the log, then live
-    STATUS     (empty)                            operators' question, allowed without HELLO (no credentials: it
-                                                  reveals positions only, never data)
+    STATUS     (empty) or msgpack Hello           operators' question, allowed without HELLO. Without credentials
+                                                  the answer is public: day, head seq, clock; with an app's
+                                                  credentials it adds the log path and every connection
+                                                  (at most STATUS_PER_S a connection, then it is closed)
 server -> client
     WELCOME    msgpack Welcome                    answer to HELLO
     RECORDS    record frames exactly as in the log (see record.py), whole frames only
@@ -26,7 +28,11 @@ HELLO, WELCOME, SUBMIT, SUBSCRIBE, RECORDS, CAUGHT_UP, ERROR, STATUS = 1, 2, 3, 
 HEAD = struct.Struct("<IB")
 HEAD_SIZE = HEAD.size
 U64 = struct.Struct("<Q")
-MAX_FRAME = 64 * 1024 * 1024
+MAX_FRAME = 64 * 1024 * 1024        # after HELLO: a SUBMIT batch of many records
+MAX_FRAME_BEFORE_HELLO = 64 * 1024  # before it: a HELLO or a STATUS is a few hundred bytes
+HELLO_TIMEOUT_S = 5.0               # a connection that has not said HELLO (or asked STATUS) by then is closed
+MAX_PENDING_CONNECTIONS = 64        # connections without a HELLO at one time; more are closed at once
+STATUS_PER_S = 20
 
 
 class Hello(msgspec.Struct):
@@ -88,10 +94,11 @@ def decode_items(body) -> list[tuple[int, int, bytes]]:
 class FrameReader:
     """Accumulates stream bytes and yields whole ``(kind, body)`` frames."""
 
-    __slots__ = ("buf",)
+    __slots__ = ("buf", "limit")
 
-    def __init__(self):
+    def __init__(self, limit: int = MAX_FRAME):
         self.buf = bytearray()
+        self.limit = limit
 
     def feed(self, data: bytes):
         buf = self.buf
@@ -101,8 +108,8 @@ class FrameReader:
         unpack = HEAD.unpack_from
         while end - pos >= HEAD_SIZE:
             length, kind = unpack(buf, pos)
-            if length < 1 or length > MAX_FRAME:
-                raise ProtocolError(f"impossible frame length {length}")
+            if length < 1 or length > self.limit:
+                raise ProtocolError(f"frame length {length} is out of range (1..{self.limit})")
             stop = pos + 4 + length
             if stop > end:
                 break
@@ -134,3 +141,9 @@ _status_dec = msgspec.msgpack.Decoder(Status)
 
 def decode_status(body: bytes) -> Status:
     return _status_dec.decode(body)
+
+
+def short(text, limit: int = 120) -> str:
+    """What an error may echo of something a peer sent: a short, escaped prefix (never megabytes into a log)."""
+    r = repr(text[:limit]) if isinstance(text, (bytes, str)) else repr(text)[:limit]
+    return r + ("..." if isinstance(text, (bytes, str)) and len(text) > limit else "")

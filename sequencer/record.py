@@ -23,6 +23,7 @@ FRAME_SIZE = FRAME.size
 HEAD_SIZE = HEAD.size
 MAX_BODY = 16 * 1024 * 1024  # a larger length field means garbage, not a record
 MAX_SOURCE = 255
+MAX_PAYLOAD = MAX_BODY - HEAD_SIZE - MAX_SOURCE   # the largest payload any record can carry
 
 _crc = zlib.crc32
 _pack_frame = FRAME.pack

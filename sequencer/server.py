@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import os
 import signal
 import sys
@@ -61,8 +62,10 @@ def day_time_ns(trading_day: str, hhmmss: str) -> int:
 class Conn(asyncio.Protocol):
     def __init__(self, server: "SequencerServer"):
         self.server = server
-        self.reader = protocol.FrameReader()
+        self.reader = protocol.FrameReader(protocol.MAX_FRAME_BEFORE_HELLO)   # raised after HELLO
         self.transport: asyncio.Transport | None = None
+        self.hello_timer = None
+        self.status_window = (0, 0)     # (second, STATUS requests in it)
         self.app: str | None = None
         self.peer = "?"
         self.subscribed = False
@@ -80,6 +83,29 @@ class Conn(asyncio.Protocol):
         transport.set_write_buffer_limits(high=4 * 1024 * 1024)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        pending = self.server.pending
+        if len(pending) >= protocol.MAX_PENDING_CONNECTIONS:   # before any byte is read or buffered
+            self.closed = True
+            self.server.refused_connections += 1
+            transport.abort()
+            return
+        pending.append(self)
+        self.hello_timer = self.server.loop.call_later(protocol.HELLO_TIMEOUT_S, self._hello_timeout)
+
+    def _hello_timeout(self):
+        if self.app is None and not self.closed:
+            self.fail(f"no HELLO within {protocol.HELLO_TIMEOUT_S:g} s")
+
+    def authenticated(self):
+        self.reader.limit = protocol.MAX_FRAME
+        self._unpend()
+
+    def _unpend(self):
+        if self.hello_timer is not None:
+            self.hello_timer.cancel()
+            self.hello_timer = None
+        if self in self.server.pending:
+            self.server.pending.remove(self)
 
     def data_received(self, data):
         if self.closed:
@@ -102,6 +128,7 @@ class Conn(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closed = True
+        self._unpend()
         self.server.drop(self)
 
     # -- helpers ----------------------------------------------------------------------------------------------
@@ -109,7 +136,9 @@ class Conn(asyncio.Protocol):
         self.transport.write(protocol.frame(kind, body))
 
     def fail(self, reason: str):
+        reason = reason if len(reason) <= 300 else reason[:300] + "..."   # what a peer sent is never echoed whole
         self.server.notice(f"closing {self.app or 'unidentified'} ({self.peer}): {reason}")
+        self._unpend()
         if not self.closed:
             self.send(protocol.ERROR, reason.encode())
             self.closed = True
@@ -142,6 +171,8 @@ class SequencerServer:
         self.core.commit()
         self._read_fd = os.open(self.path, os.O_RDONLY)
         self.apps: dict[str, Conn] = {}
+        self.pending: list[Conn] = []    # connected, no HELLO yet (capped)
+        self.refused_connections = 0
         self.live: list[Conn] = []       # a list, not a set: fan-out order must not depend on hashing
         self.cut_notes: dict[str, str] = {}
         self._flush_pending = False
@@ -164,7 +195,19 @@ class SequencerServer:
         elif kind == protocol.HELLO:
             self.hello(conn, protocol.decode_hello(body))
         elif kind == protocol.STATUS:
-            conn.send(protocol.STATUS, protocol.encode(self.status()))
+            sec = int(time.monotonic())
+            window, n = conn.status_window
+            n = n + 1 if window == sec else 1
+            conn.status_window = (sec, n)
+            if n > protocol.STATUS_PER_S:
+                raise ProtocolError(f"more than {protocol.STATUS_PER_S} STATUS requests in a second")
+            full = False
+            if body:
+                h = protocol.decode_hello(body)
+                full = self.credentials_ok(h.app, h.password)
+                if not full:
+                    raise ProtocolError(f"STATUS: unknown app or wrong password ({protocol.short(h.app, 40)})")
+            conn.send(protocol.STATUS, protocol.encode(self.status(full)))
         elif kind == protocol.SUBSCRIBE:
             if conn.app is None:
                 raise ProtocolError("SUBSCRIBE before HELLO")
@@ -180,17 +223,24 @@ class SequencerServer:
         if h.schema_version != messages.SCHEMA_VERSION:
             raise ProtocolError(f"schema version {h.schema_version} does not match the sequencer's "
                                 f"{messages.SCHEMA_VERSION}")
-        app = self.cfg.apps.get(h.app)
-        if app is None or app.password != h.password:
-            raise ProtocolError(f"app {h.app!r}: unknown app or wrong password")
+        if not self.credentials_ok(h.app, h.password):
+            raise ProtocolError(f"app {protocol.short(h.app, 40)}: unknown app or wrong password")
         other = self.apps.get(h.app)
         if other is not None and not other.closed:
             raise ProtocolError(f"app {h.app!r} is already connected from {other.peer}; one connection per app")
         conn.app = h.app
+        conn.authenticated()
         self.apps[h.app] = conn
         w = protocol.Welcome(self.trading_day, self.core.last_source_seq(h.app), self.log.committed_seq,
                              self.cut_notes.pop(h.app, ""))
         conn.send(protocol.WELCOME, protocol.encode(w))
+
+    def credentials_ok(self, app: str, password: str) -> bool:
+        """In constant time for a known app (a timing side channel must not tell how much of a password was right)."""
+        a = self.cfg.apps.get(app)
+        expected = a.password if a is not None else "\0" * 32
+        ok = hmac.compare_digest(password.encode(), expected.encode())
+        return a is not None and ok
 
     def drop(self, conn: Conn):
         if conn in self.live:
@@ -273,7 +323,11 @@ class SequencerServer:
         self.live.append(conn)
         conn.send(protocol.CAUGHT_UP, protocol.U64.pack(self.log.committed_seq))
 
-    def status(self) -> protocol.Status:
+    def status(self, full: bool = True) -> protocol.Status:
+        """Without credentials only what a simulator pacing itself needs: no app names, peers or paths."""
+        if not full:
+            return protocol.Status(self.trading_day, self.log.committed_seq, self.clock.now(),
+                                   float(self.cfg.clock_speed), "", [])
         conns = sorted((c for c in self.apps.values() if not c.closed), key=lambda c: c.app)
         return protocol.Status(
             self.trading_day, self.log.committed_seq, self.clock.now(), float(self.cfg.clock_speed),

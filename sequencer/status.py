@@ -8,10 +8,12 @@ import time
 from . import protocol
 
 
-def query(host: str, port: int, timeout: float = 2.0) -> protocol.Status:
-    """One STATUS round trip. Raises OSError if nothing answers."""
+def query(host: str, port: int, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> protocol.Status:
+    """One STATUS round trip. Raises OSError if nothing answers. With ``auth`` (an app's name and password) the
+    answer includes the log path and every connection; without, only the day, head seq and clock."""
+    body = protocol.encode(protocol.Hello(auth[0], auth[1], 0)) if auth else b""
     with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(protocol.frame(protocol.STATUS))
+        s.sendall(protocol.frame(protocol.STATUS, body))
         reader = protocol.FrameReader()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -194,12 +194,16 @@ def test_status_names_each_connection_and_how_far_it_has_been_sent(tmp_path):
         reader, _ = await connect("127.0.0.1", s.port, "b", "pb")
         reader.subscribe(400)
         await asyncio.sleep(0.2)
-        st = await asyncio.get_running_loop().run_in_executor(None, query, "127.0.0.1", s.port)
+        loop = asyncio.get_running_loop()
+        st = await loop.run_in_executor(None, lambda: query("127.0.0.1", s.port, auth=("reader", "pr")))
+        public = await loop.run_in_executor(None, query, "127.0.0.1", s.port)
         a.close()
         reader.close()
         s.close()
-        return got, st
-    got, st = asyncio.run(main())
+        return got, st, public
+    got, st, public = asyncio.run(main())
+    # without credentials: what a simulator pacing itself needs, and nothing about who is connected or where
+    assert (public.head_seq, public.trading_day, public.log_path, public.sessions) == (501, "20260105", "", [])
     assert len(got) == 501
     assert (st.trading_day, st.head_seq) == ("20260105", 501)
     by = {x.app: x for x in st.sessions}
@@ -284,3 +288,68 @@ def test_roles_are_inferred_from_the_cluster_file_and_a_wrong_one_names_its_line
     p.write_text('[sequencer]\nport = 7700\n[apps.a]\npassword = "x"\nrole = "god"\n')
     with pytest.raises(config.ConfigError, match=r"c.toml:5: .*unknown role 'god'"):
         config.load(str(p))
+
+
+def test_limits_before_hello_oversized_payloads_and_status_flood(tmp_path):
+    from sequencer import record
+
+    async def raw(port):
+        return await asyncio.open_connection("127.0.0.1", port)
+
+    async def closed(r, timeout=8.0):
+        try:
+            data = await asyncio.wait_for(r.read(1 << 16), timeout)
+        except (asyncio.TimeoutError, ConnectionError):
+            return False
+        while data:
+            more = await asyncio.wait_for(r.read(1 << 16), timeout)
+            if not more:
+                return True
+            data = more
+        return True
+
+    async def main():
+        notices = []
+        s = SequencerServer(make_cfg(tmp_path), notice=notices.append)
+        await s.start()
+        out = {}
+        # a frame that declares 64 MiB before HELLO: refused at once, nothing buffered
+        r, w = await raw(s.port)
+        w.write(protocol.HEAD.pack(64 * 1024 * 1024, protocol.HELLO) + b"\0" * 1000)
+        out["big_frame"] = await closed(r)
+        # a HELLO of 60 KiB of NUL bytes: refused, and the error output holds a short prefix only
+        r, w = await raw(s.port)
+        w.write(protocol.frame(protocol.HELLO, b"\0" * 60_000))
+        out["nul_hello"] = await closed(r)
+        # silence: closed after the HELLO timeout
+        r, w = await raw(s.port)
+        out["silent"] = await closed(r)
+        # STATUS flood: closed after STATUS_PER_S in a second
+        r, w = await raw(s.port)
+        w.write(protocol.frame(protocol.STATUS) * 200)
+        out["status_flood"] = await closed(r)
+        # more than MAX_PENDING_CONNECTIONS without HELLO: the extra ones are closed at once
+        held = [await raw(s.port) for _ in range(protocol.MAX_PENDING_CONNECTIONS)]
+        await asyncio.sleep(0.1)
+        r, w = await raw(s.port)
+        out["over_cap"] = await closed(r, 2.0)
+        for _, hw in held:
+            hw.close()
+        await asyncio.sleep(0.2)
+        # a payload over the record limit: refused before sequencing, the log stays good
+        lost = asyncio.get_running_loop().create_future()
+        c, _ = await connect("127.0.0.1", s.port, "a", "pa", on_lost=lambda e: lost.done() or lost.set_result(e))
+        c.submit(1, M.tag_of(M.Note("")), M.encode(M.Note("x" * (record.MAX_PAYLOAD + 1))))
+        c.flush()
+        await asyncio.wait_for(lost, 5)
+        out["big_payload"] = c.error
+        out["seq"] = s.log.committed_seq
+        s.close()
+        out["notices"] = notices
+        return out
+    out = asyncio.run(main())
+    assert out["big_frame"] and out["nul_hello"] and out["silent"] and out["status_flood"] and out["over_cap"]
+    assert "over the record limit" in out["big_payload"] and out["seq"] == 1
+    assert max(len(n) for n in out["notices"]) < 500                     # no echo of what a peer sent
+    assert any("no HELLO within" in n for n in out["notices"])
+    assert read_all(str(tmp_path / "seq-20260105.log"))[-1].seq == 1     # and the log verifies
