@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sequencer import messages as M
 from sequencer import record
-from sequencer.log import LogReader
+from sequencer.log import LogReader, stderr_notice
 
 NY = ZoneInfo("America/New_York")
 T = M.TAG_OF_CLASS
@@ -43,7 +43,7 @@ class Child:
 class DayLog:
     def __init__(self, path: str, progress: bool = False):
         self.path = path
-        r = LogReader(path)
+        r = LogReader(path, notice=stderr_notice)
         self.trading_day = r.trading_day
         self.open_ns = self.close_ns = 0
         self.securities: dict[str, M.Security] = {}

@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sequencer import messages as M
-from sequencer.log import LogReader
+from sequencer.log import LogReader, stderr_notice
 
 NEW_YORK = ZoneInfo("America/New_York")
 T = M.TAG_OF_CLASS
@@ -23,7 +23,7 @@ def _ny(ts: int) -> str:
 
 def chain(path: str, order: str) -> list[str]:
     """``order``: the OMS order id (``O123``) or a client's ClOrdID. Lines for people, in seq order."""
-    reader = LogReader(path)
+    reader = LogReader(path, notice=stderr_notice)
     order_id, keys, children = "", set(), set()
     for r in reader.records():           # first pass: who is who
         t = r.type

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from apps.runtime import AppRunner, DeterminismError
-from sequencer.log import LogReader
+from sequencer.log import LogReader, stderr_notice
 
 from . import snapshot
 from .diff import side_by_side
@@ -84,7 +84,7 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
     writes_snapshots = bool(snapshot_dir and (snapshot_every or snapshot_at is not None))
     if jobs > 1 and len(apps) > 1 and break_at is None and not writes_snapshots and not from_snapshot:
         return _parallel(path, apps, verify, until_seq, until_ns, progress, progress_every, jobs)
-    reader = LogReader(path)
+    reader = LogReader(path, notice=stderr_notice)
     start = 1
     if from_snapshot:
         seq, loaded = snapshot.read(from_snapshot, reader.trading_day)

@@ -7,7 +7,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 from sequencer import messages
-from sequencer.log import LogReader, verify
+from sequencer.log import LogReader, verify, stderr_notice
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -31,7 +31,7 @@ def resolve_type(name: str) -> int:
 def dump(path: str, from_seq: int = 1, to_seq: int | None = None, type_name: str | None = None, out=sys.stdout):
     want = resolve_type(type_name) if type_name else None
     n = 0
-    for rec in LogReader(path).records(from_seq, to_seq):
+    for rec in LogReader(path, notice=stderr_notice).records(from_seq, to_seq):
         if want is not None and rec.type != want:
             continue
         row = {"seq": rec.seq, "time": format_ts(rec.ts), "ts": rec.ts, "source": rec.source,

@@ -15,6 +15,7 @@ Start-up recovery (``LogWriter.open``):
 from __future__ import annotations
 
 import os
+import sys
 import struct
 import time
 import zlib
@@ -293,8 +294,12 @@ class LogWriter:
 class LogReader:
     """Reads a log (possibly being written by a live sequencer). Uses the index when it checks out."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, notice=None):
+        """``notice``: told when a torn tail ends the read (the live writer's unfinished batch, or a crash the
+        sequencer cuts at its next start); damage anywhere else raises ``LogCorrupt`` naming the offset."""
         self.path = path
+        self.notice = notice
+        self.torn: FrameError | None = None
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such log file")
         with open(path, "rb") as f:
@@ -322,14 +327,23 @@ class LogReader:
         size = os.path.getsize(self.path)
         with open(self.path, "rb") as f:
             start = self._start_offset(max(from_seq, 1), f)
+            # the seq before the first frame read (the index points at seq 1, 1+K, 1+2K, ...)
+            last_seq = 0 if start == FILE_HEAD_SIZE else ((max(from_seq, 1) - 1) // INDEX_EVERY) * INDEX_EVERY
             try:
                 for off, body in iter_frames(self.path, f, start, size):
-                    if record.peek_head(body)[0] >= from_seq:
+                    last_seq = record.peek_head(body)[0]
+                    if last_seq >= from_seq:
                         yield off, body
             except FrameError as e:
-                if not (e.partial or (e.frame_end is not None and e.frame_end >= size)):
+                # a torn tail only if the frame runs to the end of the file and no whole record follows it: a damaged
+                # length field in the middle also "runs past the end", and must not quietly end the day there
+                ends_at_eof = e.partial or (e.frame_end is not None and e.frame_end >= size)
+                if not ends_at_eof or _whole_record_follows(f, e.offset + 1, size, last_seq):
                     raise LogCorrupt(self.path, e.offset, e.reason) from None
-                # a torn tail is the live writer's unfinished batch, or a crash the sequencer will cut at start-up
+                self.torn = e
+                if self.notice:
+                    self.notice(f"{self.path}: the log ends in a torn tail at offset {e.offset} ({e.reason}); read up "
+                                f"to seq {last_seq}")
 
     def batches(self, from_seq: int = 1):
         """Lists of records from ``from_seq`` to the end as it is now, a read chunk at a time: the replay's fast path.
@@ -374,6 +388,11 @@ def verify(path: str) -> ScanResult:
     if res.torn is not None:
         raise LogCorrupt(path, res.torn.offset, f"torn tail: {res.torn.reason}")
     return res
+
+
+def stderr_notice(text: str) -> None:
+    """For the command-line readers: a notice goes to standard error, the output stays clean."""
+    print(f"notice: {text}", file=sys.stderr, flush=True)
 
 
 def read_all(path: str) -> list[Record]:

@@ -204,3 +204,40 @@ def test_wrong_day_refused(tmp_path):
     write_log(path, [[("a", M.Ping(1))]])
     with pytest.raises(L.LogCorrupt, match="not 20260106"):
         L.LogWriter(path, "20260106")
+
+
+def test_a_damaged_length_field_mid_log_is_an_error_in_every_reader_not_a_silent_end(tmp_path):
+    # a length field turned huge "runs past the end of the file", like a torn tail; but good records follow it,
+    # so every reader must stop with the offset and a non-zero exit instead of ending the day there
+    import subprocess
+    import sys
+    path = L.log_path(str(tmp_path), DAY)
+    write_log(path, [[("a", M.Note("payload %d" % i))] for i in range(60)])
+    offs = record_offsets(path)
+    b = bytearray(open(path, "rb").read())
+    off = offs[30][0]
+    struct.pack_into("<I", b, off, 0x00FFFFF0)      # record 31's length field
+    open(path, "wb").write(bytes(b))
+    with pytest.raises(L.LogCorrupt) as e:
+        list(L.LogReader(path).records())
+    assert e.value.offset == off
+    with pytest.raises(L.LogCorrupt):
+        [r for batch in L.LogReader(path).batches() for r in batch]
+    for args in (["log", "dump", path], ["replay", path, "--apps", "oms"],
+                 ["report", "activity", "--log", path, "--out", str(tmp_path / "rep")]):
+        p = subprocess.run([sys.executable, "-m", "seqtrade", *args], capture_output=True, text=True, timeout=120)
+        assert p.returncode != 0, (args, p.stdout[-300:], p.stderr[-300:])
+        assert f"offset {off}" in p.stderr and "Traceback" not in p.stderr, (args, p.stderr[-500:])
+
+
+def test_a_real_torn_tail_ends_the_read_with_a_notice(tmp_path):
+    path = L.log_path(str(tmp_path), DAY)
+    write_log(path, [[("a", M.Note("payload %d" % i))] for i in range(10)])
+    offs = record_offsets(path)
+    good = open(path, "rb").read()
+    with open(path, "ab") as f:
+        f.write(good[offs[3][0]:offs[3][0] + 9])
+    notices = []
+    r = L.LogReader(path, notice=notices.append)
+    assert [x.seq for x in r.records()] == list(range(1, 11))
+    assert r.torn is not None and "torn tail" in notices[0] and "seq 10" in notices[0]
