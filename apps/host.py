@@ -38,7 +38,8 @@ class AppHost:
         self.runner = AppRunner(app, name)
         self.name, self.password, self.host, self.port = name, password, host, port
         self.notice = notice or (lambda m: print(f"{name}: {m}", file=sys.stderr, flush=True))
-        self.snapshots = LiveSnapshots(snapshot_dir, snapshot_every, name, self.notice) if snapshot_dir else None
+        self.snapshots = LiveSnapshots(snapshot_dir, snapshot_every, name, self.notice, password) \
+            if snapshot_dir else None
         self.stop = asyncio.Event()
         self.fatal: BaseException | None = None
         self.caught_up = asyncio.Event()

@@ -28,8 +28,9 @@ KEEP = 3  # snapshots kept per app and day: the newest might be the one that tur
 
 
 class LiveSnapshots:
-    def __init__(self, dir: str, every: int, name: str, notice):
+    def __init__(self, dir: str, every: int, name: str, notice, secret: str):
         self.dir = os.path.join(dir, name)  # apps may share the configured directory; each keeps its own files
+        self.key = snapshot.key_for(secret)  # the app's own secret signs its snapshots
         self.every, self.name, self.notice = every, name, notice
         self.trading_day = ""
         self.last_seq = 0          # seq of the newest snapshot written or restored
@@ -57,7 +58,7 @@ class LiveSnapshots:
         return runner
 
     def _load(self, path: str, runner: AppRunner, head_seq: int) -> tuple[int, AppRunner]:
-        seq, runners = snapshot.read(path, self.trading_day)
+        seq, runners = snapshot.read(path, self.trading_day, self.key)
         loaded = runners.get(self.name)
         if set(runners) != {self.name} or type(loaded.app) is not type(runner.app):
             raise snapshot.SnapshotError(f"{path}: a snapshot of {', '.join(sorted(runners))} "
@@ -85,7 +86,7 @@ class LiveSnapshots:
         seq = runner.next_seq - 1
         if self.trading_day and seq > self.last_seq:
             t0 = time.perf_counter()
-            snapshot.write(self.dir, self.trading_day, seq, {self.name: runner})
+            snapshot.write(self.dir, self.trading_day, seq, {self.name: runner}, self.key)
             self.last_seq = seq
             snapshot.prune(self.dir, self.trading_day, KEEP)
             self.notice(f"snapshot at seq {seq} written at stop in {(time.perf_counter() - t0) * 1e3:.0f} ms")
@@ -96,7 +97,7 @@ class LiveSnapshots:
         if pid == 0:  # the child: write the state as of this seq and leave without touching the parent's loop
             code = 0
             try:
-                snapshot.write(self.dir, self.trading_day, seq, {self.name: runner})
+                snapshot.write(self.dir, self.trading_day, seq, {self.name: runner}, self.key)
             except BaseException:
                 traceback.print_exc()
                 code = 1

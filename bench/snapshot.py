@@ -21,6 +21,7 @@ sys.path.insert(0, ROOT)
 
 from replay import apps as registry  # noqa: E402
 from replay import snapshot  # noqa: E402
+KEY = snapshot.key_for("bench")   # the bench signs and checks its own snapshots
 from replay.runner import replay  # noqa: E402
 from sequencer.log import LogReader  # noqa: E402
 
@@ -45,7 +46,7 @@ def main() -> int:
             full_s = time.perf_counter() - t0
             _, runners = replay(path, {name: registry.make(name)}, until_seq=at)
             t0 = time.perf_counter()
-            snap = snapshot.write(os.path.join(tmp, name), day, at, runners)
+            snap = snapshot.write(os.path.join(tmp, name), day, at, runners, KEY)
             write_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             pid = os.fork()
@@ -54,7 +55,7 @@ def main() -> int:
             fork_s = time.perf_counter() - t0
             os.waitpid(pid, 0)
             t0 = time.perf_counter()
-            tail, _ = replay(path, {}, from_snapshot=snap)
+            tail, _ = replay(path, {}, from_snapshot=snap, snapshot_key=KEY)
             recover_s = time.perf_counter() - t0
             assert tail.verified == full.verified and tail.mismatches == {name: 0}  # counts carry over
             print(f"{name}: state at seq {at:,} of {head:,}: {os.path.getsize(snap) / 1e6:.1f} MB; write "

@@ -75,9 +75,10 @@ class Result:
 def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = None, until_ns: int | None = None,
            break_at: int | None = None, progress=None, progress_every: int = 250_000, snapshot_dir: str = "",
            snapshot_every: int = 0, snapshot_at: int | None = None, from_snapshot: str = "",
-           jobs: int = 1) -> tuple[Result, dict]:
+           jobs: int = 1, snapshot_key: bytes | None = None) -> tuple[Result, dict]:
     """Feed ``apps`` (name -> App) the log at ``path``. Returns the result and the runners (name -> AppRunner).
     ``from_snapshot``: start from that snapshot's runners and the log after its seq (``apps`` is then unused).
+    ``snapshot_key``: signs the snapshots written and checks the one read (default: from SEQTRADE_SNAPSHOT_SECRET).
     ``snapshot_at`` / ``snapshot_every``: write snapshots into ``snapshot_dir`` after that seq / every N records.
     ``jobs``: replay the apps in up to this many processes (see ``_parallel``); a debugger stop, snapshots and a
     start from a snapshot keep to one process."""
@@ -86,8 +87,10 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
         return _parallel(path, apps, verify, until_seq, until_ns, progress, progress_every, jobs)
     reader = LogReader(path, notice=stderr_notice)
     start = 1
+    if (from_snapshot or writes_snapshots) and snapshot_key is None:
+        snapshot_key = snapshot.env_key()
     if from_snapshot:
-        seq, loaded = snapshot.read(from_snapshot, reader.trading_day)
+        seq, loaded = snapshot.read(from_snapshot, reader.trading_day, snapshot_key)
         runners = {name: _Replaying.resume(r, verify) for name, r in loaded.items()}
         start = seq + 1
     else:
@@ -109,7 +112,7 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
             res.records += len(batch)
             res.last_seq = last.seq
         elif _one_by_one(batch, handle, runners, res, reader.trading_day, until_seq, until_ns, break_at,
-                         snapshot_dir, snapshot_every, snapshot_at):
+                         snapshot_dir, snapshot_every, snapshot_at, snapshot_key):
             break
         if progress and res.records >= next_progress:
             progress(res.records, last, time.perf_counter() - t0)
@@ -176,7 +179,7 @@ def _worker(send, path, apps, verify, until_seq, until_ns, progress, progress_ev
 
 
 def _one_by_one(batch, handle, runners, res, trading_day, until_seq, until_ns, break_at, snapshot_dir,
-                snapshot_every, snapshot_at) -> bool:
+                snapshot_every, snapshot_at, snapshot_key=None) -> bool:
     """A batch in which the replay stops, breaks or snapshots: record by record. True when the replay stops."""
     for rec in batch:
         if (until_seq is not None and rec.seq > until_seq) or (until_ns is not None and rec.ts > until_ns):
@@ -189,7 +192,7 @@ def _one_by_one(batch, handle, runners, res, trading_day, until_seq, until_ns, b
         res.records += 1
         res.last_seq = rec.seq
         if snapshot_dir and (rec.seq == snapshot_at or (snapshot_every and rec.seq % snapshot_every == 0)):
-            snapshot.write(snapshot_dir, trading_day, rec.seq, runners)
+            snapshot.write(snapshot_dir, trading_day, rec.seq, runners, snapshot_key)
     return False
 
 

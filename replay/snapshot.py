@@ -3,9 +3,11 @@ snapshot and the log's tail instead of the start of the day.
 
 A snapshot is the apps' runners pickled whole (the app, its state machine, its timers, the runner's position and
 its not-yet-sequenced outputs) after handling ``seq``, with a header naming the log's trading day, the seq, the
-schema version and the SHA-256 of the body; loading checks all four. Pickle is fine here because a snapshot is only
-ever read back by the same code that wrote it, from our own disk: it is not an exchange format (a snapshot from
-other code is refused by the schema version or fails loudly, and replay from the log start always remains).
+schema version, the apps, and an HMAC-SHA256 of header and body under a key only the writer's secret gives
+(``key_for``: a live app's is derived from its own sequencer password; a replay's from ``SEQTRADE_SNAPSHOT_SECRET``).
+Unpickling runs code, so nothing is unpickled before the HMAC checks: a file dropped into a snapshot directory by
+someone without the secret is refused unread. Files are written 0600 in directories made 0700, and a directory
+that others may write to is refused.
 Writing is one pickle of the state: 130-420 ms for the OMS or the algo late in a full day (``bench/snapshot.py``),
 which a live app does in a forked child (``apps/live_snapshots.py``) so that its stream is not held up.
 
@@ -17,13 +19,15 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import hmac
 import os
 import pickle
 import re
 
 from sequencer import messages
 
-MAGIC = b"SEQTRADE-SNAPSHOT-2\n"
+MAGIC = b"SEQTRADE-SNAPSHOT-3\n"
+SECRET_ENV = "SEQTRADE_SNAPSHOT_SECRET"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _code_id = ""
 
@@ -46,26 +50,60 @@ class SnapshotError(ValueError):
     pass
 
 
+def key_for(secret: str) -> bytes:
+    """The HMAC key of a secret (an app's password, or the replay secret): one-way, so a key never reveals it."""
+    if not secret:
+        raise SnapshotError("snapshots need a secret to sign them with: an app's password, or set "
+                            f"{SECRET_ENV} for a replay's snapshots")
+    return hashlib.sha256(b"seqtrade snapshot key\0" + secret.encode()).digest()
+
+
+def env_key() -> bytes:
+    """The replay's key, from ``SEQTRADE_SNAPSHOT_SECRET``."""
+    return key_for(os.environ.get(SECRET_ENV, ""))
+
+
+def _check_dir(dir: str) -> None:
+    st = os.stat(dir)
+    if st.st_mode & 0o022:
+        raise SnapshotError(f"{dir}: snapshot directory is writable by group or others (mode "
+                            f"{st.st_mode & 0o777:o}); anyone who can write there could plant a snapshot: "
+                            f"chmod go-w it")
+
+
 def path_for(dir: str, trading_day: str, seq: int) -> str:
     return os.path.join(dir, f"snap-{trading_day}-{seq:012d}.pkl")
 
 
-def write(dir: str, trading_day: str, seq: int, runners: dict) -> str:
+def write(dir: str, trading_day: str, seq: int, runners: dict, key: bytes) -> str:
     body = pickle.dumps(runners, protocol=pickle.HIGHEST_PROTOCOL)
-    head = f"{trading_day} {seq} {messages.SCHEMA_VERSION} {code_id()} {hashlib.sha256(body).hexdigest()}\n".encode()
-    os.makedirs(dir, exist_ok=True)
+    head = f"{trading_day} {seq} {messages.SCHEMA_VERSION} {code_id()} {','.join(sorted(runners))}".encode()
+    mac = hmac.new(key, MAGIC + head + b"\n" + body, hashlib.sha256).hexdigest().encode()
+    os.makedirs(dir, mode=0o700, exist_ok=True)
+    _check_dir(dir)
     path = path_for(dir, trading_day, seq)
     tmp = f"{path}.{os.getpid()}.tmp"   # a writer forked by a killed process may still be finishing its own
-    with open(tmp, "wb") as f:
-        f.write(MAGIC + head + body)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(MAGIC + head + b" " + mac + b"\n" + body)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)      # a snapshot is whole or absent
     return path
 
 
-def read(path: str, trading_day: str) -> tuple[int, dict]:
-    """``(seq, runners)``; SnapshotError naming the file if it is not a whole snapshot of that day."""
+def apps_of(path: str) -> list[str]:
+    """The apps a snapshot says it holds (read from its header, before any check: to find the key to check it)."""
+    with open(path, "rb") as f:
+        data = f.read(len(MAGIC) + 512)
+    head = data[len(MAGIC):].partition(b"\n")[0].split()
+    return head[4].decode(errors="replace").split(",") if data.startswith(MAGIC) and len(head) == 6 else []
+
+
+def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
+    """``(seq, runners)``; SnapshotError naming the file if it is not a whole snapshot of that day signed with
+    ``key``. Nothing is unpickled before the signature checks."""
+    _check_dir(os.path.dirname(os.path.abspath(path)))
     with open(path, "rb") as f:
         data = f.read()
     if not data.startswith(MAGIC):
@@ -74,8 +112,13 @@ def read(path: str, trading_day: str) -> tuple[int, dict]:
                                 f", this code reads format {MAGIC[-2:-1].decode()}")
         raise SnapshotError(f"{path}: not a seqtrade snapshot")
     head, _, body = data[len(MAGIC):].partition(b"\n")
+    signed, _, mac = head.rpartition(b" ")
+    want = hmac.new(key, MAGIC + signed + b"\n" + body, hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(mac, want):
+        raise SnapshotError(f"{path}: signature does not match (damaged, or not written with this app's secret); "
+                            f"not loaded")
     try:
-        day, seq, schema, code, digest = head.decode().split()
+        day, seq, schema, code, _apps = signed.decode().split()
     except ValueError:
         raise SnapshotError(f"{path}: damaged header") from None
     if day != trading_day:
@@ -85,8 +128,6 @@ def read(path: str, trading_day: str) -> tuple[int, dict]:
     if code != code_id():
         raise SnapshotError(f"{path}: written by other code (fingerprint {code}, this code {code_id()}): the state "
                             f"it holds is the old code's; replay from the log's start instead")
-    if hashlib.sha256(body).hexdigest() != digest:
-        raise SnapshotError(f"{path}: body does not match its SHA-256 (truncated or damaged)")
     return int(seq), pickle.loads(body)
 
 

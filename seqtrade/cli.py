@@ -135,14 +135,21 @@ def cmd_replay(a) -> int:
         print(f"replay: {n:,} records, seq {rec.seq:,}, {n / secs:,.0f} msgs/s", file=sys.stderr, flush=True)
     from replay import snapshot
     start = a.from_snapshot
-    if a.from_latest_snapshot:
-        from sequencer.log import LogReader
-        start = snapshot.latest(a.snapshot_dir, LogReader(a.log).trading_day) or ""
-        print(f"replay: starting from {start or 'the start of the log (no snapshot yet)'}", file=sys.stderr)
     try:
+        if a.from_latest_snapshot:
+            from sequencer.log import LogReader
+            start = snapshot.latest(a.snapshot_dir, LogReader(a.log).trading_day) or ""
+            print(f"replay: starting from {start or 'the start of the log (no snapshot yet)'}", file=sys.stderr)
+        key = None
+        if start and a.config:       # a live app's snapshot is signed with that app's secret
+            from sequencer.config import load
+            cfg = load(a.config)
+            names = snapshot.apps_of(start)
+            if len(names) == 1 and names[0] in cfg.apps:
+                key = snapshot.key_for(cfg.apps[names[0]].password)
         res, runners = replay(a.log, apps, a.verify, a.until, until_ns, a.break_at, progress,
                               snapshot_dir=a.snapshot_dir, snapshot_every=a.snapshot_every,
-                              snapshot_at=a.snapshot_at, from_snapshot=start, jobs=a.jobs)
+                              snapshot_at=a.snapshot_at, from_snapshot=start, jobs=a.jobs, snapshot_key=key)
     except snapshot.SnapshotError as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
@@ -342,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--snapshot-at", type=int, help="write a snapshot of the apps' state after this seq")
     rp.add_argument("--snapshot-every", type=int, default=0, help="write a snapshot every N seqs")
     rp.add_argument("--from-snapshot", default="", help="start from this snapshot and the log after its seq")
+    rp.add_argument("--config", default="", help="the cluster file: to check a live app's snapshot with that app's "
+                                                 "secret (a replay's own snapshots use SEQTRADE_SNAPSHOT_SECRET)")
     rp.add_argument("--from-latest-snapshot", action="store_true", help="start from the latest snapshot in "
                                                                         "--snapshot-dir (or the log's start)")
     rp.set_defaults(fn=cmd_replay)

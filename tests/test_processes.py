@@ -180,13 +180,13 @@ def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_pa
 
     pong_out, ping_out = open(logs["pong"]).read(), open(logs["ping"]).read()
     assert "restored from snapshot" in pong_out, pong_out
-    assert "body does not match its SHA-256" in ping_out and "restored from snapshot" in ping_out, ping_out
+    assert "signature does not match" in ping_out and "restored from snapshot" in ping_out, ping_out
     assert "stream paused" in pong_out
     last_pong = max(r.seq for r in LogReader(path).records() if r.type == M.tag_of(M.Pong(0, 0)))
 
     for name, fresh in (("ping", PingApp(count=PINGS, interval_ms=2)), ("pong", PongApp())):
         last = written(name)[-1]
-        at, live = snapshot.read(last, DAY)
+        at, live = snapshot.read(last, DAY, snapshot.key_for({"ping": "p1", "pong": "p2"}[name]))
         assert at >= last_pong   # the stop (or the last background snapshot) covered the whole of the app's work
         res, full = replay(path, {name: fresh}, verify=True, until_seq=at)
         assert res.last_seq == at and res.mismatches == {name: 0}
@@ -196,5 +196,6 @@ def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_pa
         assert len(written(name)) == 3  # pruned to the newest three
         # a live app's snapshot starts a verified replay too: it ends where the full replay ends
         oldest = written(name)[0]
-        tail, resumed = replay(path, {}, verify=True, from_snapshot=oldest, until_seq=at)
+        tail, resumed = replay(path, {}, verify=True, from_snapshot=oldest, until_seq=at,
+                               snapshot_key=snapshot.key_for({"ping": "p1", "pong": "p2"}[name]))
         assert tail.mismatches == {name: 0} and state_json(resumed) == state_json(full)

@@ -112,7 +112,8 @@ def test_explain_follows_an_order_from_client_to_venue_and_back(day):
         chain(day, "NOPE")
 
 
-def test_snapshot_plus_tail_gives_exactly_the_state_of_a_full_replay(day, tmp_path):
+def test_snapshot_plus_tail_gives_exactly_the_state_of_a_full_replay(day, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQTRADE_SNAPSHOT_SECRET", "replay-secret")
     from replay import apps as registry
     from replay import snapshot
     from replay.runner import replay, state_json
@@ -136,10 +137,11 @@ def test_snapshot_plus_tail_gives_exactly_the_state_of_a_full_replay(day, tmp_pa
         f.seek(-10, 2)
         f.write(b"XXXXXXXXXX")
     bad = cli(day, "--from-snapshot", path)
-    assert bad.returncode == 2 and "does not match its SHA-256" in bad.stderr and path in bad.stderr
+    assert bad.returncode == 2 and "signature does not match" in bad.stderr and path in bad.stderr
 
 
 def test_a_snapshot_from_other_code_is_refused(day, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQTRADE_SNAPSHOT_SECRET", "replay-secret")
     """A snapshot holds the objects of the code that wrote it: after a code change it must not be mixed with the new
     code (replay from the log's start instead). The fingerprint covers the deterministic folders and the schema."""
     from replay import snapshot
@@ -147,10 +149,10 @@ def test_a_snapshot_from_other_code_is_refused(day, tmp_path, monkeypatch):
     snaps = str(tmp_path / "snaps")
     replay(day, {"oms": registry.make("oms")}, until_seq=500, snapshot_dir=snaps, snapshot_at=500)
     path = snapshot.latest(snaps, LogReader(day).trading_day)
-    assert snapshot.read(path, LogReader(day).trading_day)[0] == 500
+    assert snapshot.read(path, LogReader(day).trading_day, snapshot.env_key())[0] == 500
     monkeypatch.setattr(snapshot, "_code_id", "0123456789abcdef")   # as if oms/ had been edited since
     with pytest.raises(snapshot.SnapshotError, match="written by other code"):
-        snapshot.read(path, LogReader(day).trading_day)
+        snapshot.read(path, LogReader(day).trading_day, snapshot.env_key())
     monkeypatch.undo()
     # the fingerprint follows the source: a changed deterministic file gives another one
     from replay.determinism import source_files
@@ -171,3 +173,36 @@ def test_a_replay_worker_that_dies_is_named(day, monkeypatch):
     monkeypatch.setattr(type(oms), "on_message", dies)
     with pytest.raises(WorkerDied, match=r"apps oms\) died without a result \(exit code 9\)"):
         replay(day, {"oms": oms, "algo": registry.make("algo")}, jobs=2)
+
+
+def test_a_forged_snapshot_runs_no_code_and_a_shared_directory_is_refused(day, tmp_path, monkeypatch):
+    """A snapshot is a pickle, and unpickling runs code: a file planted by someone without the secret must be refused
+    before it is unpickled, by the live app's restore and by the replay alike."""
+    import pickle
+    from replay import snapshot
+    from sequencer.log import LogReader
+    monkeypatch.setenv("SEQTRADE_SNAPSHOT_SECRET", "replay-secret")
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    snaps = tmp_path / "snaps"
+    snaps.mkdir(mode=0o700)
+    trading_day = LogReader(day).trading_day
+    body = pickle.dumps({"oms": Evil()})
+    head = f"{trading_day} 100 {snapshot.messages.SCHEMA_VERSION} {snapshot.code_id()} oms".encode()
+    forged = snapshot.path_for(str(snaps), trading_day, 100)
+    with open(forged, "wb") as f:                 # as an attacker writes it: a plausible header, any "signature"
+        f.write(snapshot.MAGIC + head + b" " + b"0" * 64 + b"\n" + body)
+    with pytest.raises(snapshot.SnapshotError, match="signature does not match"):
+        snapshot.read(forged, trading_day, snapshot.env_key())
+    out = cli(day, "--snapshot-dir", str(snaps), "--from-latest-snapshot", "--apps", "oms")
+    assert out.returncode == 2 and "signature does not match" in out.stderr
+    assert not marker.exists()
+    os.chmod(snaps, 0o777)                        # a directory others may write to is refused outright
+    with pytest.raises(snapshot.SnapshotError, match="writable by group or others"):
+        snapshot.read(forged, trading_day, snapshot.env_key())
+    assert not marker.exists()
+    with pytest.raises(snapshot.SnapshotError, match="need a secret"):
+        snapshot.key_for("")
