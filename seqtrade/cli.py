@@ -146,7 +146,8 @@ def cmd_replay(a) -> int:
             cfg = load(a.config)
             names = snapshot.apps_of(start)
             if len(names) == 1 and names[0] in cfg.apps:
-                key = snapshot.key_for(cfg.apps[names[0]].password)
+                from sequencer.config import app_config
+                key = snapshot.key_for(app_config(cfg, names[0]).password)
         res, runners = replay(a.log, apps, a.verify, a.until, until_ns, a.break_at, progress,
                               snapshot_dir=a.snapshot_dir, snapshot_every=a.snapshot_every,
                               snapshot_at=a.snapshot_at, from_snapshot=start, jobs=a.jobs, snapshot_key=key)
@@ -219,11 +220,24 @@ def cmd_cluster(a) -> int:
             return ops.print_status(c)
         if a.clustercmd == "exec":
             return ops.exec_one(c, a.name)
+        if a.clustercmd == "check":
+            from . import clustercheck
+            return clustercheck.run(c)
         from . import day
         return day.run_day(c)
     except ops.ClusterError as e:
         print(f"seqtrade cluster: error: {e}", file=sys.stderr)
         return 1
+
+
+def cmd_secret_hash(a) -> int:
+    from sequencer.secrets import hash_password
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("seqtrade secret hash: give the password on standard input", file=sys.stderr)
+        return 2
+    print(f'password_hash = "{hash_password(password)}"')
+    return 0
 
 
 def cmd_report(a) -> int:
@@ -355,12 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                                         "--snapshot-dir (or the log's start)")
     rp.set_defaults(fn=cmd_replay)
 
+    sc = sub.add_parser("secret", help="credentials for the sequencer link").add_subparsers(dest="secretcmd",
+                                                                                         required=True)
+    sh = sc.add_parser("hash", help="read a password on standard input, print the password_hash line for "
+                                    "[apps.NAME] (the cluster file then holds no secret)")
+    sh.set_defaults(fn=cmd_secret_hash)
+
     cl = sub.add_parser("cluster", help="run the day's cluster from its cluster file (deploy/*.sh wrap this)")
     cs = cl.add_subparsers(dest="clustercmd", required=True)
     for name, text in (("start", "start this host's processes in dependency order, waiting for each to be healthy"),
                        ("stop", "stop this host's processes: clients and gateways first, the sequencer last"),
                        ("status", "one line per process: pid, up since, last seq delivered, lag"),
                        ("exec", "run one process in the foreground (for systemd units)"),
+                       ("check", "validate the whole cluster file and warn about exposed secrets and plain links"),
                        ("day", "the automated day: start, trade, close, stop, post-trade jobs, archive, summary")):
         x = cs.add_parser(name, help=text)
         x.add_argument("--config", required=True, help="the cluster file (TOML)")
@@ -409,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # every file a seqtrade process creates (the day's log, reports, configs, run files) is at most 0640, its
+    # directories 0750: the log holds every client's orders. Snapshots and secrets are 0600 on their own.
+    os.umask(0o027)
     a = build_parser().parse_args(argv)
     try:
         return a.fn(a)

@@ -177,9 +177,10 @@ def start_one(c: Cluster, p: Process) -> subprocess.Popen | None:
 def publish_day_data(c: Cluster) -> None:
     """The day's reference data, then the risk limits, onto the stream (each re-runnable)."""
     host, port = c.sequencer_address()
-    app = c.seq.apps.get(c.publisher)
-    if app is None:
+    if c.publisher not in c.seq.apps:
         raise ClusterError(f"{c.path}: [cluster] publisher {c.publisher!r} has no [apps.{c.publisher}] credentials")
+    from sequencer.config import app_config
+    app = app_config(c.seq, c.publisher)
     rd = load_dir(c.at(c.refdata))
     already, sent, _ = asyncio.run(submit_all(host, port, c.publisher, app.password,
                                               refdata_messages(rd) + list(c.limits)))

@@ -104,8 +104,11 @@ class Cluster:
 
     def status_auth(self) -> tuple[str, str] | None:
         """Credentials for the sequencer's full STATUS (the operator's view): the publisher's."""
-        app = self.seq.apps.get(self.publisher)
-        return (app.name, app.password) if app else None
+        if self.publisher not in self.seq.apps:
+            return None
+        from sequencer.config import app_config
+        app = app_config(self.seq, self.publisher)
+        return app.name, app.password
 
 
 def rank(kind: str, gw_kind: str = "") -> int:

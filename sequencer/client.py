@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from . import messages, protocol, record
+from . import messages, protocol, record, tls
 from .net import no_delay
 from .protocol import ProtocolError
 
@@ -92,7 +92,9 @@ class SequencerConnection(asyncio.Protocol):
 async def connect(host: str, port: int, app: str, password: str, **callbacks):
     """Open a connection and say hello. Returns ``(connection, welcome)``; raises ``SequencerError`` or OSError."""
     loop = asyncio.get_running_loop()
-    _, conn = await loop.create_connection(lambda: SequencerConnection(**callbacks), host, port)
+    ctx = tls.client_context()
+    _, conn = await loop.create_connection(lambda: SequencerConnection(**callbacks), host, port, ssl=ctx,
+                                           server_hostname=host if ctx else None)
     conn.transport.write(protocol.frame(protocol.HELLO, protocol.encode(
         protocol.Hello(app, password, messages.SCHEMA_VERSION))))
     welcome = await conn.welcome

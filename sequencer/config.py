@@ -12,8 +12,15 @@
     validate_payloads = true
     clock_sample_s = 10       (a ClockSample of the host time source this often, real seconds; 0 = none)
 
+    tls_cert = ""  tls_key = ""  tls_ca = ""   (TLS on the sequencer link: the server's certificate and key, and the CA
+                               that signed it and every app's client certificate; with tls_ca set, a client
+                               certificate is required; see sequencer/tls.py)
+
     [apps.NAME]
-    password = "..."          (required: the credential the app gives in its HELLO)
+    password = "..."          (the credential the app gives in its HELLO, in clear; or instead:)
+    password_hash = "scrypt$..."   secret_file = "secrets/NAME.secret"   (see sequencer/secrets.py: the cluster file
+                               then holds no secret; the process reads only its own)
+    tls_cert = ""  tls_key = ""   (the app's client certificate on a TLS sequencer link)
     class = "apps.sample:PongApp"   (for `seqtrade app run`)
     params = { ... }          (constructor keyword arguments)
     role = "oms"              (what it may submit: oms, algo, client-gateway, venue-gateway, marketdata, refdata,
@@ -27,7 +34,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
-from . import rights
+from . import rights, secrets
 
 
 class ConfigError(Exception):
@@ -39,12 +46,16 @@ class ConfigError(Exception):
 @dataclass
 class AppConfig:
     name: str
-    password: str
+    password: str                 # in clear, if the cluster file has it; app_config() puts the process's own here
     cls: str = ""
     params: dict = field(default_factory=dict)
     snapshot_dir: str = ""
     snapshot_every: int = 100_000
     roles: tuple = ("reader",)
+    password_hash: str = ""
+    secret_file: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
 
     @property
     def rights(self) -> frozenset:
@@ -67,6 +78,9 @@ class SequencerConfig:
     max_subscriber_lag_bytes: int = 64 * 1024 * 1024
     validate_payloads: bool = True
     clock_sample_s: float = 10.0
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
     apps: dict = field(default_factory=dict)  # name -> AppConfig
     path: str = "<defaults>"
 
@@ -74,9 +88,10 @@ class SequencerConfig:
 _SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsync": str,
              "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
              "market_open": str, "market_close": str,
-             "max_subscriber_lag_bytes": int, "validate_payloads": bool, "clock_sample_s": (int, float)}
+             "max_subscriber_lag_bytes": int, "validate_payloads": bool, "clock_sample_s": (int, float),
+             "tls_cert": str, "tls_key": str, "tls_ca": str}
 _APP_KEYS = {"password": str, "class": str, "params": dict, "snapshot_dir": str, "snapshot_every": int,
-             "role": (str, list)}
+             "role": (str, list), "password_hash": str, "secret_file": str, "tls_cert": str, "tls_key": str}
 
 
 def find_line(text: str, table: str | None, key: str) -> int | None:
@@ -164,8 +179,14 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
         if not isinstance(a, dict):
             raise ConfigError(path, find_line(text, "apps", name), f"[{table}] must be a table")
         _check(text, path, table, a, _APP_KEYS)
-        if not a.get("password"):
-            raise ConfigError(path, find_line(text, table, "password"), f"[{table}] needs a password")
+        if not a.get("password") and not a.get("password_hash"):
+            raise ConfigError(path, find_line(text, table, "password"), f"[{table}] needs a password or a "
+                                                                        f"password_hash")
+        if a.get("password_hash"):
+            try:
+                secrets.check_hash_format(a["password_hash"])
+            except secrets.SecretError as e:
+                raise ConfigError(path, find_line(text, table, "password_hash"), f"[{table}] {e}") from None
         if a.get("snapshot_every", 1) <= 0:
             raise ConfigError(path, find_line(text, table, "snapshot_every"), "snapshot_every must be positive")
         role = a.get("role") or rights.infer_role(name, a.get("class", ""), data)
@@ -176,14 +197,26 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
             raise ConfigError(path, find_line(text, table, "role"), f"[{table}] {e}") from None
         if name == "sequencer":
             raise ConfigError(path, find_line(text, "apps", name), "no app may be called \"sequencer\"")
-        cfg.apps[name] = AppConfig(name, a["password"], a.get("class", ""), dict(a.get("params", {})),
-                                   a.get("snapshot_dir", ""), a.get("snapshot_every", 100_000), roles)
+        cfg.apps[name] = AppConfig(name, a.get("password", ""), a.get("class", ""), dict(a.get("params", {})),
+                                   a.get("snapshot_dir", ""), a.get("snapshot_every", 100_000), roles,
+                                   a.get("password_hash", ""), a.get("secret_file", ""), a.get("tls_cert", ""),
+                                   a.get("tls_key", ""))
     return cfg
 
 
 def app_config(cfg: SequencerConfig, name: str, what: str = "the app's credentials") -> AppConfig:
-    """The ``[apps.NAME]`` section, or a ConfigError naming the file."""
+    """The ``[apps.NAME]`` section of the process that runs as ``name``, with its own secret as ``password`` (from
+    the environment, its secret file or the cluster file: ``sequencer/secrets.py``), or a ConfigError naming the file.
+    It also sets up this process's side of a TLS sequencer link (``sequencer/tls.py``)."""
+    import dataclasses
+    import os
     app = cfg.apps.get(name)
     if app is None:
         raise ConfigError(cfg.path, None, f"no [apps.{name}] section ({what})")
-    return app
+    try:
+        secret = secrets.own_secret(name, app.password, app.secret_file, os.path.dirname(os.path.abspath(cfg.path)))
+    except secrets.SecretError as e:
+        raise ConfigError(cfg.path, None, str(e)) from None
+    from . import tls
+    tls.use_client(cfg, app)
+    return dataclasses.replace(app, password=secret)

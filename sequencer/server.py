@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hmac
 import os
 import signal
 import sys
 import time
 from zoneinfo import ZoneInfo
 
-from . import hostclock, messages, protocol, record
+from . import hostclock, messages, protocol, record, secrets, tls
 from .config import SequencerConfig
 from .core import SequencerCore, SubmitError
 from .log import LogWriter, log_path
@@ -238,9 +237,10 @@ class SequencerServer:
     def credentials_ok(self, app: str, password: str) -> bool:
         """In constant time for a known app (a timing side channel must not tell how much of a password was right)."""
         a = self.cfg.apps.get(app)
-        expected = a.password if a is not None else "\0" * 32
-        ok = hmac.compare_digest(password.encode(), expected.encode())
-        return a is not None and ok
+        if a is None:
+            secrets.verify(password, "")      # the same time as a wrong password for a known app
+            return False
+        return secrets.verify(password, a.password, a.password_hash)
 
     def drop(self, conn: Conn):
         if conn in self.live:
@@ -353,7 +353,7 @@ class SequencerServer:
     async def start(self):
         self.loop = asyncio.get_running_loop()
         self._server = await self.loop.create_server(lambda: Conn(self), self.cfg.host, self.cfg.port,
-                                                     reuse_address=True)
+                                                     reuse_address=True, ssl=tls.server_context(self.cfg))
         self.port = self._server.sockets[0].getsockname()[1]
         self.tick()
         self.notice(f"listening on {self.cfg.host}:{self.port}; log {self.path} at seq {self.log.committed_seq}; "

@@ -5,14 +5,16 @@ from __future__ import annotations
 import socket
 import time
 
-from . import protocol
+from . import protocol, tls
 
 
 def query(host: str, port: int, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> protocol.Status:
     """One STATUS round trip. Raises OSError if nothing answers. With ``auth`` (an app's name and password) the
     answer includes the log path and every connection; without, only the day, head seq and clock."""
     body = protocol.encode(protocol.Hello(auth[0], auth[1], 0)) if auth else b""
-    with socket.create_connection((host, port), timeout=timeout) as s:
+    ctx = tls.client_context()
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        s = ctx.wrap_socket(raw, server_hostname=host) if ctx else raw
         s.sendall(protocol.frame(protocol.STATUS, body))
         reader = protocol.FrameReader()
         deadline = time.monotonic() + timeout
