@@ -167,8 +167,9 @@ def _schedule(text, path, table, g) -> str:
 def _client(text, path, table, g, cfg, app) -> ClientGateway:
     _check(text, path, table, g, _CLIENT)
     host, _, port = g.get("listen", "").rpartition(":")
-    if not port.isdigit():
-        raise ConfigError(path, find_line(text, table, "listen"), f"[{table}] listen must be HOST:PORT")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(path, find_line(text, table, "listen"), f"[{table}] listen must be HOST:PORT with a port "
+                                                                  f"in 1..65535")
     sessions = []
     sub = f"{table}.sessions"
     for i, s in enumerate(g.get("sessions", [])):

@@ -23,18 +23,35 @@ def frame(update: list) -> bytes:
     return LEN.pack(len(body)) + body
 
 
+MAX_UPDATE = 4096   # an update is a few dozen bytes: a larger length is a broken or hostile feed
+
+
+class FeedError(ValueError):
+    pass
+
+
 class FeedReader:
+    """Whole updates from a feed's byte stream. The buffer holds at most one partial update (bounded by
+    ``MAX_UPDATE``), and it is appended to in place rather than copied on every read."""
+
     def __init__(self):
-        self.buf = b""
+        self.buf = bytearray()
 
     def feed(self, data: bytes) -> list:
-        buf = self.buf + data
-        out, i = [], 0
-        while len(buf) - i >= 4:
+        buf = self.buf
+        buf += data
+        out, i, end = [], 0, len(buf)
+        while end - i >= 4:
             (n,) = LEN.unpack_from(buf, i)
-            if len(buf) - i - 4 < n:
+            if n > MAX_UPDATE:
+                raise FeedError(f"feed update of {n} bytes (at most {MAX_UPDATE}): the feed is broken")
+            if end - i - 4 < n:
                 break
-            out.append(_dec.decode(buf[i + 4:i + 4 + n]))
+            try:
+                out.append(_dec.decode(buf[i + 4:i + 4 + n]))
+            except msgspec.DecodeError as e:
+                raise FeedError(f"undecodable feed update: {e}") from None
             i += 4 + n
-        self.buf = buf[i:]
+        if i:
+            del buf[:i]
         return out

@@ -18,7 +18,7 @@ from sequencer import messages as M
 from sequencer.client import connect
 
 from .consolidate import Consolidator, Conflator
-from .feed import FeedReader
+from .feed import FeedError, FeedReader
 
 _MD_SUBSCRIBE = M.TAG_OF_CLASS[M.MdSubscribe]
 BUSY_BYTES = 256 * 1024          # above this much unsent to the sequencer, hold updates (and conflate)
@@ -107,9 +107,12 @@ class MarketDataGateway:
                 continue
             _log(f"{venue} feed connected {host}:{port}")
             delay, fr = 0.1, FeedReader()
-            while data := await r.read(262144):
-                for u in fr.feed(data):
-                    self.on_update(venue, u)
+            try:
+                while data := await r.read(262144):
+                    for u in fr.feed(data):
+                        self.on_update(venue, u)
+            except FeedError as e:   # drop the connection and start clean: the venue resends its tops
+                _log(f"{venue} feed: {e}; reconnecting")
             w.close()
             _log(f"{venue} feed lost; reconnecting")
 

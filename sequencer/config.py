@@ -137,6 +137,8 @@ def load(path: str) -> SequencerConfig:
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(path, None, "not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise ConfigError(path, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None
@@ -168,6 +170,8 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
     for k in ("clock_interval_ms", "port", "max_subscriber_lag_bytes"):
         if getattr(cfg, k) <= 0:
             raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be positive")
+    if cfg.port > 65535:
+        raise ConfigError(path, find_line(text, "sequencer", "port"), f"port must be 1..65535, not {cfg.port}")
     if cfg.clock_sample_s < 0:
         raise ConfigError(path, find_line(text, "sequencer", "clock_sample_s"), "clock_sample_s must be 0 or more")
     if cfg.clock_speed <= 0:
