@@ -353,3 +353,10 @@ def test_limits_before_hello_oversized_payloads_and_status_flood(tmp_path):
     assert max(len(n) for n in out["notices"]) < 500                     # no echo of what a peer sent
     assert any("no HELLO within" in n for n in out["notices"])
     assert read_all(str(tmp_path / "seq-20260105.log"))[-1].seq == 1     # and the log verifies
+
+
+def test_a_port_out_of_range_is_a_config_error_not_a_bind_traceback(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[sequencer]\nport = 99999\n[apps.a]\npassword = "x"\n')
+    with pytest.raises(config.ConfigError, match=r"c.toml:2: port must be 1..65535"):
+        config.load(str(p))
