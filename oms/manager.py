@@ -20,8 +20,9 @@ from sequencer import messages as M
 
 from . import orders as S
 from .orders import Child, Parent, Pending
-from .params import check_params
-from .risk import FIRM, MarketView, PreTradeRisk, Refusal
+from .params import check_params, check_tif
+from .risk import (FIRM, MAX_OPEN_CHILDREN_PER_PARENT, MAX_UNACKED_CHILDREN_PER_VENUE, REJ_UNSUPPORTED, MarketView,
+                   PreTradeRisk, Refusal)
 
 # FIX 4.4 CxlRejReason (102)
 CXL_TOO_LATE, CXL_UNKNOWN, CXL_BROKER, CXL_PENDING, CXL_DUP_CLORDID, CXL_OTHER = 0, 1, 2, 3, 6, 99
@@ -35,6 +36,8 @@ class OrderManager:
         self.children: dict[str, Child] = {}            # child_id -> Child, in creation order
         self.by_cl_ord_id: dict[tuple[str, str], str] = {}  # (client, ClOrdID) -> order_id, every ClOrdID ever used
         self.timer_requests: list[tuple[int, tuple]] = []
+        self.unacked: dict[str, int] = {}               # venue -> child orders sent, not yet acknowledged
+        self.silent_venues: dict[str, bool] = {}        # venues over the unacknowledged limit (alerted once)
         self._exec_n = 0
         self._out: list[M.Msg] = []
         self.now = 0
@@ -99,6 +102,10 @@ class OrderManager:
         if bad:
             self._reject(o, order_id, Refusal(99, "BAD_PARAMS", bad))
             return
+        bad = check_tif(o)
+        if bad:
+            self._reject(o, order_id, Refusal(REJ_UNSUPPORTED, "UNSUPPORTED_TIF", bad))
+            return
         refusal, notional_px = self.risk.check_new(o, self.now)
         if refusal:
             self._reject(o, order_id, refusal)
@@ -127,6 +134,9 @@ class OrderManager:
         self.by_cl_ord_id[key] = order_id or ""
         if p is None:
             return self._cxl_reject(m, None, response_to, CXL_UNKNOWN, f"unknown order {m.orig_cl_ord_id}")
+        if p.pending is not None and m.orig_cl_ord_id == p.pending.cl_ord_id:
+            return self._cxl_reject(m, p, response_to, CXL_PENDING,
+                                    f"{m.orig_cl_ord_id} is a {p.pending.kind} still pending")
         if p.cl_ord_id != m.orig_cl_ord_id:
             return self._cxl_reject(m, p, response_to, CXL_OTHER,
                                     f"OrigClOrdID {m.orig_cl_ord_id} was replaced; the order is now {p.cl_ord_id}")
@@ -159,7 +169,7 @@ class OrderManager:
                                                    "limit order")
             return
         refusal, notional_px = self.risk.check_replace(p.client, p.symbol, p.side, m.ord_type, m.qty, m.px,
-                                                       p.cum_qty, p.cum_notional, p.exposure)
+                                                       p.cum_qty, p.cum_notional, p.exposure, self.now)
         if refusal:
             reason = CXL_BROKER if refusal.code.startswith("CREDIT") else CXL_OTHER
             self._cxl_reject(m, p, "2", reason, refusal.text, refusal.code)
@@ -206,8 +216,10 @@ class OrderManager:
             self._report(p, S.CANCELED, orig=orig)
         elif pend is not None:  # replace
             orig = p.cl_ord_id
-            p.cl_ord_id, p.qty, p.px, p.ord_type, p.notional_px = (pend.cl_ord_id, pend.qty, pend.px, pend.ord_type,
-                                                                   pend.notional_px)
+            # a replace down to or below the filled quantity leaves the order Filled at what it filled: OrderQty is
+            # never reported below CumQty
+            p.cl_ord_id, p.qty, p.px, p.ord_type, p.notional_px = (pend.cl_ord_id, max(pend.qty, p.cum_qty), pend.px,
+                                                                   pend.ord_type, pend.notional_px)
             p.pending = None
             p.status = p.working_status()
             self._expose(p)
@@ -254,16 +266,48 @@ class OrderManager:
         elif m.ord_type not in ("1", "2") or (m.ord_type == "2" and m.px <= 0):
             why = ("BAD_PRICE", "a child must be a market order or a limit order with a positive price")
         else:
-            why = (self._leaves_check(p, m.qty, 0) or self._limit_check(p, m.ord_type, m.px))
+            why = (self._leaves_check(p, m.qty, 0) or self._limit_check(p, m.ord_type, m.px)
+                   or self._market_gate(p, m.venue, m.ord_type, m.qty, m.px))
         if why:
             self._refuse(m, m.parent_id, "new", *why)
             return
         c = Child(m.child_id, p.order_id, m.venue, m.session, m.symbol, m.side, m.qty, m.ord_type, m.px, m.tif)
+        self.unacked[c.venue] = self.unacked.get(c.venue, 0) + 1
         self.children[c.child_id] = c
         p.children.append(c.child_id)
         p.live.append(c.child_id)
         self._out.append(M.ChildOrder(c.child_id, p.order_id, c.venue, c.symbol, c.side, c.qty, c.ord_type, c.px,
                                       c.tif, c.session))
+
+    def _market_gate(self, p: Parent, venue: str, ord_type: str, qty: int, px: int, replacing: bool = False):
+        """15c3-5 on an order about to enter the market (``risk.check_child``), and the limits that stop a runaway:
+        children a venue has not acknowledged, children open under one parent."""
+        r = self.risk.check_child(p.client, p.symbol, p.side, ord_type, qty, px, self.now)
+        if r:
+            return (r.code, r.text)
+        if replacing:
+            return None
+        waiting = self.unacked.get(venue, 0)
+        if waiting >= MAX_UNACKED_CHILDREN_PER_VENUE:
+            if venue not in self.silent_venues:
+                self.silent_venues[venue] = True
+                self._out.append(M.OmsAlert("VENUE_NOT_ACKNOWLEDGING", f"{venue} has not acknowledged {waiting} "
+                                                                       f"child orders: no more go there until it "
+                                                                       f"answers", p.order_id))
+            return ("MAX_UNACKED_CHILDREN", f"{venue} has {waiting} child orders it has not acknowledged")
+        if len(self._working(p)) >= MAX_OPEN_CHILDREN_PER_PARENT:
+            return ("MAX_OPEN_CHILDREN", f"parent {p.order_id} already has {MAX_OPEN_CHILDREN_PER_PARENT} open "
+                                         f"children")
+        return None
+
+    def _child_status(self, c: Child, status: str) -> None:
+        """A child's status changes here, so the count of children each venue has not acknowledged stays exact."""
+        if c.status == S.PENDING_NEW and status != S.PENDING_NEW:
+            n = self.unacked.get(c.venue, 0) - 1
+            self.unacked[c.venue] = n
+            if n < MAX_UNACKED_CHILDREN_PER_VENUE // 2:
+                self.silent_venues.pop(c.venue, None)
+        c.status = status
 
     def _working(self, p: Parent) -> list[Child]:
         """The parent's children still working, oldest first. Closed ones are dropped from ``p.live`` as they are
@@ -315,7 +359,8 @@ class OrderManager:
         elif m.qty <= c.cum_qty:
             why = ("BAD_QTY", f"new quantity {m.qty} is not above the child's filled {c.cum_qty}")
         else:
-            why = (self._leaves_check(p, m.qty - c.cum_qty, c.open_qty) or self._limit_check(p, c.ord_type, m.px))
+            why = (self._leaves_check(p, m.qty - c.cum_qty, c.open_qty) or self._limit_check(p, c.ord_type, m.px)
+                   or self._market_gate(p, c.venue, c.ord_type, m.qty - c.cum_qty, m.px, replacing=True))
         if why:
             self._refuse(m, p.order_id if p else "", "replace", *why)
             return
@@ -346,7 +391,7 @@ class OrderManager:
     def _venue_ack(self, m: M.VenueAck):
         c = self._child_of(m)
         if c is not None and c.status == S.PENDING_NEW:
-            c.status = S.NEW
+            self._child_status(c, S.NEW)
 
     def _venue_fill(self, m: M.VenueFill):
         c = self._child_of(m)
@@ -363,9 +408,9 @@ class OrderManager:
             self._out.append(M.OmsAlert("CHILD_OVERFILL", f"child {c.child_id} filled {c.cum_qty} of {limit}",
                                         c.parent_id, c.child_id))
         if c.cum_qty >= c.qty and not c.replace_to:
-            c.status = S.FILLED
+            self._child_status(c, S.FILLED)
         elif c.working:
-            c.status = S.PARTIAL
+            self._child_status(c, S.PARTIAL)
         p = self.parents[c.parent_id]
         # A late fill (after a cancel request, or even after the parent ended) is real: always applied.
         was_done = p.done
@@ -396,7 +441,7 @@ class OrderManager:
         c = self._child_of(m)
         if c is None or not c.working:
             return
-        c.status = status
+        self._child_status(c, status)
         c.replace_to = None
         self._maybe_complete(self.parents[c.parent_id])
 
@@ -411,7 +456,7 @@ class OrderManager:
         if c is None:
             return
         c.qty, c.px, c.replace_to = m.qty, m.px, None
-        c.status = S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW)
+        self._child_status(c, S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW))
         if not c.working:
             self._maybe_complete(self.parents[c.parent_id])
 
@@ -422,7 +467,7 @@ class OrderManager:
         c.cancel_requested = False
         c.replace_to = None  # a rejected replace also comes back as a cancel reject
         if c.working and c.cum_qty >= c.qty:  # it filled while the replace was pending: now it is done
-            c.status = S.FILLED
+            self._child_status(c, S.FILLED)
             self._maybe_complete(self.parents[c.parent_id])
             return
         if c.working and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):

@@ -53,3 +53,23 @@ def check_params(o, now: int) -> str | None:
     if o.strategy == "POV" and not (p["min_bp"] or 0) <= o.participation_bp <= (p["max_bp"] or 5000):
         return "POV needs min_bp <= ParticipationRate <= max_bp"
     return None
+
+
+# TimeInForce (59) values and what seqtrade does with each; anything else is rejected (OrdRejReason 11), never
+# silently worked as DAY
+TIF_NAMES = {"0": "DAY", "1": "GTC", "2": "OPG", "3": "IOC", "4": "FOK", "5": "GTX", "6": "GTD", "7": "ATC"}
+TIF_SUPPORTED = ("0", "6")
+
+
+def check_tif(o) -> str | None:
+    """``None`` if seqtrade works the order's TimeInForce, else why not (for an OrdRejReason 11 reject)."""
+    name = TIF_NAMES.get(o.tif, repr(o.tif))
+    if o.tif not in TIF_SUPPORTED:
+        why = {"1": "orders do not live across days here: send DAY, or GTD with an ExpireTime today",
+               "2": "the venues have no opening auction", "7": "the venues have no closing auction",
+               "3": "not supported yet: send DAY and cancel, or a LIMIT order (it takes what is shown first)",
+               "4": "not supported yet", "5": "not supported"}.get(o.tif, "unknown TimeInForce")
+        return f"TimeInForce {name} is not supported: {why}"
+    if o.tif == "6" and not o.expire_ns:
+        return "GTD needs an ExpireTime (126); ExpireDate alone is not supported"
+    return None

@@ -4,7 +4,14 @@ Every refusal is a ``Refusal`` with a FIX OrdRejReason (4.4 values), our own sta
 person can act on. Codes:
 
     KILL_SWITCH  UNKNOWN_SYMBOL  HALTED  RESTRICTED  BAD_ORDER  SHORT_NO_LOCATE  MAX_QTY  MAX_NOTIONAL
-    PRICE_COLLAR  NO_REFERENCE_PRICE  DUPLICATE_ORDER  THROTTLE  CREDIT_CLIENT  CREDIT_FIRM
+    PRICE_COLLAR  NO_REFERENCE_PRICE  DUPLICATE_ORDER  THROTTLE  CREDIT_CLIENT  CREDIT_FIRM  UNSUPPORTED_TIF
+    and for child orders (``check_child``, on every child and child replace before it goes to a venue):
+    KILL_SWITCH  HALTED  RESTRICTED  ERRONEOUS_PRICE  PRICE_COLLAR  NO_REFERENCE_PRICE  MAX_QTY  MAX_NOTIONAL
+    CHILD_THROTTLE  (and, in the order manager: MAX_UNACKED_CHILDREN  MAX_OPEN_CHILDREN)
+
+The firm's limits (client "*") apply to every client: a client's own record overrides them field by field where it
+sets a value, so a client without a record trades under the firm's collar, duplicate window, throttle and short-sale
+rule, and the firm's size and credit limits hold on top of the client's.
 
 Exposure ("gross open + executed notional") is kept incrementally by the order manager, which reports every change
 of an order's contribution through ``adjust_exposure``.
@@ -14,10 +21,17 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+import msgspec
+
 from sequencer.messages import RiskLimits, format_price as money
 
 FIRM = "*"
 SECOND_NS = 1_000_000_000
+# child order limits that hold even when no limit is configured (a runaway algo or a venue that stopped answering):
+ERRONEOUS_PRICE_BP = 1_000          # a child limit 10% through the reference price is an error, collar or not
+MAX_CHILD_ORDERS_PER_SEC = 500      # per client, unless RiskLimits.max_orders_per_sec * 10 allows more
+MAX_UNACKED_CHILDREN_PER_VENUE = 1_000
+MAX_OPEN_CHILDREN_PER_PARENT = 2_000
 
 # FIX 4.4 OrdRejReason
 REJ_BROKER_CREDIT, REJ_UNKNOWN_SYMBOL, REJ_EXCHANGE_CLOSED, REJ_EXCEEDS_LIMIT = 0, 1, 2, 3
@@ -29,6 +43,18 @@ class Refusal:
     fix_reason: int
     code: str
     text: str
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """An order's terms as the checks read them (a replace's new terms, a child's)."""
+    client: str
+    symbol: str
+    side: str
+    qty: int
+    ord_type: str
+    px: int
+    locate_broker: str = "n/a"
 
 
 class MarketView:
@@ -64,6 +90,7 @@ class PreTradeRisk:
         self.killed: dict[str, str] = {}          # client or FIRM -> why
         self.exposure: dict[str, int] = {}        # client or FIRM -> gross open + executed notional (px units)
         self._recent: dict[str, deque] = {}       # client -> ts of recent orders (throttle)
+        self._child_recent: dict[str, deque] = {} # client -> ts of recent child orders
         self._dups: dict[str, deque] = {}         # client -> (ts, symbol, side, qty, px) within the dup window
 
     # -- state changes ----------------------------------------------------------------------------------------
@@ -98,17 +125,61 @@ class PreTradeRisk:
         return r, px
 
     def check_replace(self, client: str, symbol: str, side: str, ord_type: str, new_qty: int, new_px: int,
-                      cum_qty: int, cum_notional: int, current_exposure: int) -> tuple[Refusal | None, int]:
-        """Check a replace's new terms: kill switch, size, collar, and the exposure it adds (which may be
-        negative). Returns ``(refusal or None, notional price)``."""
-        r = self._kill_client(client)
-        if r:
-            return r, 0
+                      cum_qty: int, cum_notional: int, current_exposure: int,
+                      now: int = 0) -> tuple[Refusal | None, int]:
+        """Check a replace's new terms with every check a new order gets (kill switch, symbol halted or restricted,
+        tick and lot, collar, size, throttle) and the exposure it adds (which may be negative). Returns
+        ``(refusal or None, notional price)``."""
+        terms = _Terms(client, symbol, side, new_qty, ord_type, new_px)
+        self._note_order(terms, now)
+        for check in (self._kill, self._symbol, self._order_shape):
+            r = check(terms)
+            if r:
+                return r, 0
         px, r = self._price(client, symbol, side, ord_type, new_px)
         if r:
             return r, 0
         added = cum_notional + max(new_qty - cum_qty, 0) * px - current_exposure
-        return self._size(client, new_qty, px) or self._credit(client, added), px
+        return self._size(client, new_qty, px) or self._throttle(client, now) or self._credit(client, added), px
+
+    def check_child(self, client: str, symbol: str, side: str, ord_type: str, qty: int, px: int,
+                    now: int) -> Refusal | None:
+        """SEC 15c3-5 on an order about to enter the market: every child order and child replace, as a client order
+        is checked on entry. The kill switch stops all order entry; a halted or restricted symbol gets no child; the
+        price must be sane against the reference price (the collar, and an erroneous-price bound that holds without
+        one); the child's size and notional fit the limits; the child order rate is bounded."""
+        terms = _Terms(client, symbol, side, qty, ord_type, px)
+        r = self._kill(terms) or self._symbol(terms)
+        if r:
+            return r
+        ref, source = self.market.reference_px(symbol)
+        if ord_type == "1":
+            if ref <= 0:
+                return Refusal(REJ_OTHER, "NO_REFERENCE_PRICE", f"market child in {symbol} with no reference price")
+            notional_px = ref
+        else:
+            notional_px = px
+            if ref > 0:
+                through = (px - ref) if side == "1" else (ref - px)
+                if through * 10_000 > ref * ERRONEOUS_PRICE_BP:
+                    return Refusal(REJ_OTHER, "ERRONEOUS_PRICE", f"child limit {money(px)} is more than "
+                                                                 f"{ERRONEOUS_PRICE_BP} bp through the reference "
+                                                                 f"price {money(ref)} ({source})")
+            _, r = self._price(client, symbol, side, ord_type, px)
+            if r:
+                return r
+        r = self._size(client, qty, notional_px)
+        if r:
+            return r
+        q = self._child_recent.setdefault(client, deque())
+        while q and q[0] <= now - SECOND_NS:
+            q.popleft()
+        lim = self._lim(client)
+        cap = max(MAX_CHILD_ORDERS_PER_SEC, (lim.max_orders_per_sec * 10) if lim else 0)
+        if len(q) >= cap:
+            return Refusal(REJ_OTHER, "CHILD_THROTTLE", f"more than {cap} child orders in one second for {client}")
+        q.append(now)
+        return None
 
     def _note_order(self, o, now):
         q = self._recent.setdefault(o.client, deque())
@@ -117,7 +188,16 @@ class PreTradeRisk:
             q.popleft()
 
     def _lim(self, client: str) -> RiskLimits | None:
-        return self.limits.get(client)
+        """The limits in force for ``client``: its own record over the firm's, field by field (a value the client's
+        record leaves at 0 is the firm's); the firm's own for FIRM."""
+        own = self.limits.get(client)
+        firm = self.limits.get(FIRM)
+        if client == FIRM or firm is None:
+            return own
+        if own is None:
+            return firm
+        return msgspec.structs.replace(own, **{f: getattr(firm, f) for f in own.__struct_fields__
+                                               if f != "client" and not getattr(own, f)})
 
     def _kill_client(self, client: str) -> Refusal | None:
         for who in (FIRM, client):
@@ -222,7 +302,7 @@ class PreTradeRisk:
 
     def _credit(self, client: str, added: int) -> Refusal | None:
         for who, code in ((client, "CREDIT_CLIENT"), (FIRM, "CREDIT_FIRM")):
-            lim = self._lim(who)
+            lim = self.limits.get(who)     # each its own: the client's credit line, then the firm's
             if lim and lim.credit_limit_px and added > 0:
                 used = self.exposure.get(who, 0)
                 if used + added > lim.credit_limit_px:

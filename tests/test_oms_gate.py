@@ -1,0 +1,135 @@
+"""15c3-5 on every order that enters the market, written from the audit's findings (issue 18): the kill switch stops
+child orders, halted/restricted symbols and erroneous prices get none, a venue that stops acknowledging is not sent
+thousands of children, firm limits bind every client, a replace gets every check a new order gets, and a
+TimeInForce we do not work is rejected rather than worked as DAY."""
+import pytest
+
+from oms import risk
+from sequencer import messages as M
+from tests.oms_harness import PX, Harness, state
+
+
+def working_parent(h, cl="c1", qty=1000, **kw):
+    er = h.new(cl=cl, qty=qty, **kw)
+    assert er.exec_type == "0", er
+    return er.order_id
+
+
+def refused_child(got, code):
+    ref = [m for m in got if isinstance(m, M.ChildRefused)]
+    assert [r.code for r in ref] == [code], got
+    assert not [m for m in got if isinstance(m, M.ChildOrder)]
+    return ref[0]
+
+
+def test_a_firm_kill_switch_stops_child_orders_even_without_cancelling_open_ones():
+    h = Harness()
+    pid = working_parent(h)
+    h.send(M.KillSwitch("*", True, cancel_open=False, text="desk says stop"))
+    r = refused_child(h.child(pid, "k1", 100), "KILL_SWITCH")
+    assert "desk says stop" in r.text
+    h.send(M.KillSwitch("*", False))
+    assert [type(m) for m in h.child(pid, "k2", 100)] == [M.ChildOrder]
+
+
+def test_a_client_kill_switch_stops_that_client_s_children_only():
+    h = Harness()
+    a = working_parent(h, cl="a", client="acme")
+    b = working_parent(h, cl="b", client="beta")
+    h.send(M.KillSwitch("acme", True))
+    refused_child(h.child(a, "k1", 100), "KILL_SWITCH")
+    assert [type(m) for m in h.child(b, "k2", 100)] == [M.ChildOrder]
+
+
+def test_halted_and_restricted_symbols_get_no_children():
+    h = Harness()
+    pid = working_parent(h)
+    h.send(M.SymbolStatus("AAPL", True))
+    refused_child(h.child(pid, "k1", 100), "HALTED")
+    h.send(M.SymbolStatus("AAPL", False))
+    h.send(M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX, restricted=True))
+    refused_child(h.child(pid, "k2", 100), "RESTRICTED")
+
+
+def test_a_child_far_through_the_reference_price_is_an_erroneous_price():
+    h = Harness()
+    pid = working_parent(h, ord_type="1", px=0)           # a market parent: no limit to stop a wild child price
+    refused_child(h.child(pid, "k1", 100, px=1_000 * PX), "ERRONEOUS_PRICE")   # 10x the reference price
+    assert [type(m) for m in h.child(pid, "k2", 100, px=105 * PX)] == [M.ChildOrder]
+
+
+def test_child_notional_and_collar_limits_apply_to_children():
+    h = Harness(limits=[M.RiskLimits("*", max_order_notional_px=50_000 * PX, collar_bp=300)])
+    pid = working_parent(h, qty=400, ord_type="1", px=0)
+    refused_child(h.child(pid, "k1", 400, px=200 * PX // 2 + 4 * PX), "PRICE_COLLAR")   # 104 vs 100 ref, 3% collar
+    assert [type(m) for m in h.child(pid, "k2", 400, px=101 * PX)] == [M.ChildOrder]
+
+
+def test_a_venue_that_never_acknowledges_gets_at_most_the_limit_and_an_alert(monkeypatch):
+    monkeypatch.setattr(risk, "MAX_UNACKED_CHILDREN_PER_VENUE", 5)
+    import oms.manager as manager
+    monkeypatch.setattr(manager, "MAX_UNACKED_CHILDREN_PER_VENUE", 5)
+    h = Harness()
+    pid = working_parent(h, qty=100_000, px=100 * PX)
+    sent, refused, alerts = 0, [], []
+    for i in range(20):
+        got = h.child(pid, f"k{i}", 100, venue="DARK")
+        sent += sum(isinstance(m, M.ChildOrder) for m in got)
+        refused += [m.code for m in got if isinstance(m, M.ChildRefused)]
+        alerts += [m.code for m in got if isinstance(m, M.OmsAlert)]
+    assert sent == 5 and set(refused) == {"MAX_UNACKED_CHILDREN"} and alerts == ["VENUE_NOT_ACKNOWLEDGING"]
+    assert [type(m) for m in h.child(pid, "other", 100, venue="XNAS")] == [M.ChildOrder]   # other venues go on
+    for i in range(5):                                     # the venue answers: it may be used again
+        h.send(M.VenueAck(f"k{i}"))
+    assert [type(m) for m in h.child(pid, "again", 100, venue="DARK")] == [M.ChildOrder]
+
+
+def test_firm_limits_bind_a_client_without_its_own_record():
+    h = Harness(limits=[M.RiskLimits("*", collar_bp=200, max_order_notional_px=1_000_000 * PX)])
+    er = h.new(cl="a", client="nobody", px=105 * PX)       # 5% through with the firm's 2% collar
+    assert (er.exec_type, er.risk_code) == ("8", "PRICE_COLLAR")
+    er = h.new(cl="b", client="nobody", qty=50_000, px=100 * PX)     # $5m against the firm's $1m per order
+    assert (er.exec_type, er.risk_code) == ("8", "MAX_NOTIONAL")
+
+
+def test_a_client_record_overrides_the_firm_field_by_field():
+    h = Harness(limits=[M.RiskLimits("*", collar_bp=200), M.RiskLimits("acme", collar_bp=1_000)])
+    assert h.new(cl="a", client="acme", px=105 * PX).exec_type == "0"        # acme's own 10% collar
+    assert h.new(cl="b", client="beta", px=105 * PX).risk_code == "PRICE_COLLAR"
+
+
+def test_a_replace_gets_every_check_a_new_order_gets():
+    h = Harness()
+    pid = working_parent(h)
+    got = h.send(M.ReplaceRequest("acme", "r1", "c1", "AAPL", "1", 1000, "2", 100 * PX + 1))   # off the tick
+    [rej] = [m for m in got if isinstance(m, M.CancelReject)]
+    assert rej.risk_code == "BAD_ORDER" and rej.response_to == "2"
+    h.send(M.SymbolStatus("AAPL", True))
+    got = h.send(M.ReplaceRequest("acme", "r2", "c1", "AAPL", "1", 900, "2", 100 * PX))
+    [rej] = [m for m in got if isinstance(m, M.CancelReject)]
+    assert rej.risk_code == "HALTED"
+    assert pid
+
+
+@pytest.mark.parametrize("tif, extra, supported", [
+    ("0", {}, True), ("6", {"expire_ns": 1_790_003_600_000_000_000}, True), ("6", {}, False),
+    ("1", {}, False), ("2", {}, False), ("3", {}, False), ("4", {}, False), ("5", {}, False), ("7", {}, False),
+])
+def test_time_in_force_is_worked_or_rejected_never_silently_day(tif, extra, supported):
+    h = Harness()
+    er = h.new(tif=tif, **extra)
+    if supported:
+        assert er.exec_type == "0"
+    else:
+        assert (er.exec_type, er.ord_rej_reason, er.risk_code) == ("8", 11, "UNSUPPORTED_TIF") and er.text
+
+
+def test_a_cancel_naming_a_pending_replace_is_already_pending_not_other():
+    h = Harness()
+    pid = working_parent(h)
+    h.child(pid, "k1", 100)
+    h.send(M.VenueAck("k1"))
+    h.send(M.ReplaceRequest("acme", "r1", "c1", "AAPL", "1", 900, "2", 100 * PX))   # pending: k1 being cancelled
+    got = h.send(M.CancelRequest("acme", "x1", "r1", "AAPL", "1"))
+    [rej] = [m for m in got if isinstance(m, M.CancelReject)]
+    assert rej.reason == 3 and rej.response_to == "1"
