@@ -35,7 +35,9 @@ def ord_rej_reason(code: int, begin: str) -> int:
 
 
 def cxl_rej_reason(code: int, begin: str) -> int:
-    return code if begin == FIX44 or 0 <= code <= 3 else 0
+    """FIX 4.2 has only 0 Too late, 1 Unknown order, 2 Broker option, 3 Already pending: a 4.4 code beyond them (6
+    duplicate ClOrdID, 99 other) is "broker option" there, with the detail in Text; never "too late"."""
+    return code if begin == FIX44 or 0 <= code <= 3 else 2
 
 
 def avg_px(cum_notional_px: int, cum_qty: int) -> int:

@@ -137,7 +137,7 @@ def client_request(msgtype: str, v: dict, client: str, account: str):
     if msgtype == "G":
         return M.ReplaceRequest(client, v[11], v[41], v[55], v[54], _qty(v, 38), v[40], _limit_px(v))
     if msgtype == "H":
-        return M.StatusRequest(client, v[11])
+        return M.StatusRequest(client, v[11], v.get(55, ""), v.get(54, ""))
     raise MappingError(35, f"message type {msgtype} is not supported on this session", BIZ_UNSUPPORTED)
 
 
@@ -188,6 +188,8 @@ def execution_report(er: M.ExecReport, begin: str, account: str = "", peer=None)
             body.append((30, er.last_mkt))
     if er.exec_type == "8" and er.ord_rej_reason >= 0:
         body.append((103, ord_rej_reason(er.ord_rej_reason, begin)))
+    if er.restatement_reason >= 0:
+        body.append((378, er.restatement_reason))
     strategy = TAG_OF_STRATEGY.get(er.strategy)
     if strategy is not None:
         peer = peer or D.get(begin)

@@ -24,6 +24,7 @@ from .params import check_params, check_tif
 from .risk import (FIRM, MAX_OPEN_CHILDREN_PER_PARENT, MAX_UNACKED_CHILDREN_PER_VENUE, REJ_UNSUPPORTED, MarketView,
                    PreTradeRisk, Refusal)
 
+RESTATED_BROKER_OPTION = 4   # ExecRestatementReason (378)
 # FIX 4.4 CxlRejReason (102)
 CXL_TOO_LATE, CXL_UNKNOWN, CXL_BROKER, CXL_PENDING, CXL_DUP_CLORDID, CXL_OTHER = 0, 1, 2, 3, 6, 99
 
@@ -183,7 +184,7 @@ class OrderManager:
         p = self.parents.get(order_id) if order_id else None
         if p is None:
             self._out.append(M.ExecReport(m.client, "NONE", m.cl_ord_id, "", self._exec_id(), S.ET_STATUS,
-                                          S.REJECTED, "", "", 0, 0, 0, 0, 0, text="unknown order"))
+                                          S.REJECTED, m.symbol, m.side, 0, 0, 0, 0, 0, text="unknown order"))
         else:
             self._report(p, S.ET_STATUS)
 
@@ -372,8 +373,9 @@ class OrderManager:
         p = self.parents.get(m.parent_id)
         if p is None or p.done:
             return
-        # FIX has no "paused" status: an unsolicited Restated report with the reason tells the client, status kept
-        self._report(p, S.ET_RESTATED, text=f"algo paused ({m.code}): {m.text}")
+        # FIX has no "paused" status: an unsolicited Restated report with the reason tells the client, status kept;
+        # ExecRestatementReason 4 "broker option": the broker's algo stopped working it
+        self._report(p, S.ET_RESTATED, text=f"algo paused ({m.code}): {m.text}", restated=RESTATED_BROKER_OPTION)
 
     def _algo_end(self, m: M.AlgoEnd):
         p = self.parents.get(m.parent_id)
@@ -420,6 +422,8 @@ class OrderManager:
             self._out.append(M.OmsAlert("PARENT_OVERFILL", f"parent {p.order_id} filled {p.cum_qty} of {p.qty}",
                                         p.order_id, c.child_id))
         if was_done:
+            if p.cum_qty >= p.qty:          # FIX's OrdStatus precedence puts Filled above Canceled and Expired
+                p.status = S.FILLED
             self._out.append(M.OmsAlert("FILL_AFTER_DONE", f"fill {m.exec_id} on child {c.child_id} after parent "
                                                            f"{p.order_id} was {_status_name(p.status)}",
                                         p.order_id, c.child_id))
@@ -498,11 +502,11 @@ class OrderManager:
         p.exposure = new
 
     def _report(self, p: Parent, exec_type: str, cl_ord_id: str = "", orig: str = "", last_qty: int = 0,
-                last_px: int = 0, last_mkt: str = "", text: str = ""):
+                last_px: int = 0, last_mkt: str = "", text: str = "", restated: int = -1):
         self._out.append(M.ExecReport(
             p.client, p.order_id, cl_ord_id or p.cl_ord_id, orig, self._exec_id(), exec_type, p.status, p.symbol,
             p.side, p.qty, p.px, p.cum_qty, p.leaves, p.cum_notional, last_qty, last_px, last_mkt, text=text,
-            ord_type=p.ord_type, strategy=p.strategy))
+            ord_type=p.ord_type, strategy=p.strategy, restatement_reason=restated))
 
     _handlers = {
         M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _symbol_status,

@@ -111,6 +111,8 @@ class ReplaceRequest(Msg, tag=102):
 class StatusRequest(Msg, tag=103):
     client: str
     cl_ord_id: str
+    symbol: str = ""                 # as the client sent them: echoed when the order is unknown
+    side: str = ""
 
 
 # --- OMS to clients (110..119) -------------------------------------------------------------------------------------
@@ -141,6 +143,7 @@ class ExecReport(Msg, tag=110):
     text: str = ""
     ord_type: str = "2"
     strategy: str = ""
+    restatement_reason: int = -1     # ExecRestatementReason (378) of a Restated report; -1 none
 
 
 class CancelReject(Msg, tag=111):

@@ -133,3 +133,33 @@ def test_a_cancel_naming_a_pending_replace_is_already_pending_not_other():
     got = h.send(M.CancelRequest("acme", "x1", "r1", "AAPL", "1"))
     [rej] = [m for m in got if isinstance(m, M.CancelReject)]
     assert rej.reason == 3 and rej.response_to == "1"
+
+
+def test_smaller_fix_errors_of_the_audit():
+    from fixgw import mapping
+    from fixgw.exec_semantics import cxl_rej_reason
+    # 4.2 has CxlRejReason 0..3 only: a duplicate ClOrdID or "other" is broker option (2), never "too late" (0)
+    assert [cxl_rej_reason(c, "FIX.4.2") for c in (0, 1, 3, 6, 99)] == [0, 1, 3, 2, 2]
+    assert cxl_rej_reason(6, "FIX.4.4") == 6
+    h = Harness()
+    # the reply to a status request for an unknown order echoes its Symbol and Side
+    [er] = h.send(M.StatusRequest("acme", "nope", "MSFT", "2"))
+    assert (er.symbol, er.side, er.ord_status) == ("MSFT", "2", "8")
+    body = dict(mapping.execution_report(er, "FIX.4.4"))
+    assert (body[55], body[54]) == ("MSFT", "2")
+    # a paused algo's Restated report carries ExecRestatementReason
+    pid = working_parent(h)
+    [er] = h.send(M.AlgoPause(pid, "OMS_REFUSED", "test"))
+    assert er.exec_type == "D" and er.restatement_reason == 4
+    for begin in ("FIX.4.2", "FIX.4.4"):
+        assert dict(mapping.execution_report(er, begin))[378] == 4
+    # a fill that arrives after the order was canceled and completes it: OrdStatus Filled, not Canceled
+    h2 = Harness()
+    pid = working_parent(h2, qty=100)
+    h2.child(pid, "k1", 100)
+    h2.send(M.VenueAck("k1"))
+    h2.send(M.CancelRequest("acme", "x1", "c1", "AAPL", "1"))
+    h2.send(M.VenueCanceled("k1"))                      # the parent is Canceled ...
+    got = h2.send(M.VenueFill("k1", "late", 100, 100 * PX))   # ... and then the venue's fill arrives
+    [er] = [m for m in got if isinstance(m, M.ExecReport)]
+    assert (er.exec_type, er.ord_status, er.cum_qty) == ("F", "2", 100)
