@@ -12,7 +12,9 @@ OrdStatus 5 is an open order):
 * open: CumQty + LeavesQty = OrderQty; done: LeavesQty = 0;
 * OrderQty is what we asked for (the replaced quantity once a replace is acknowledged);
 * a limit order never fills through its limit;
-* AvgPx is the quantity-weighted average of the fills (to the 6 decimals prices carry).
+* AvgPx is the quantity-weighted average of the fills (to the 6 decimals prices carry);
+* a trade cancel (4.4 ExecType H, 4.2 ExecTransType 1) or correct (G, 2) names a fill we had (ExecRefID), may come
+  after the order was filled, and moves CumQty by exactly what it takes back or changes.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from decimal import Decimal
 DONE = frozenset("248C3")    # filled, canceled, rejected, expired, done for day
 # a pending cancel or replace outranks partially filled in OrdStatus (FIX precedence), so a trade may carry 6 or E
 STATUS_OF_TYPE = {"0": {"0"}, "F": {"1", "2", "6", "E"}, "4": {"4"}, "8": {"8"}, "5": {"0", "1", "2"}, "6": {"6"},
-                  "E": {"E"}, "C": {"C"}, "3": {"3"}, "A": {"A"}, "D": {"0", "1", "2"}}
+                  "E": {"E"}, "C": {"C"}, "3": {"3"}, "A": {"A"}, "D": {"0", "1", "2"},
+                  "H": set("0124C36E"), "G": set("0124C36E")}
 TICK = Decimal("0.000001")
 
 
@@ -39,6 +42,7 @@ class Order:
     status: str = ""
     reports: int = 0
     pending_qty: dict = field(default_factory=dict)   # replace ClOrdID -> (qty, ord_type, px)
+    fills: dict = field(default_factory=dict)         # ExecID of a fill report -> (qty, px), for busts/corrections
 
 
 class ErChecker:
@@ -71,6 +75,8 @@ class ErChecker:
         et, st = v.get(150, ""), v.get(39, "")
         if v.get(20) == "3":                       # 4.2 status reply
             et = "I"
+        elif v.get(20) in ("1", "2"):              # 4.2 trade cancel / correct
+            et = "H" if v[20] == "1" else "G"
         elif et in ("1", "2") and v.get(20, "0") == "0":
             et = "F"                               # 4.2 partial fill / fill
         if st == "5":                              # 4.2 replaced: open with nothing filled
@@ -85,7 +91,7 @@ class ErChecker:
             self._bad(cl, f"ExecType {v.get(150)} with OrdStatus {v.get(39)}")
         if o.reports == 0 and et not in ("0", "A", "8"):
             self._bad(cl, f"first report is ExecType {v.get(150)}, not New, Pending New or Rejected")
-        if o.status in DONE:
+        if o.status in DONE and et not in ("H", "G"):
             self._bad(cl, f"ExecType {v.get(150)} after the order was done (OrdStatus {o.status})")
         o.reports += 1
         if et == "5" and cl in o.pending_qty:
@@ -100,8 +106,24 @@ class ErChecker:
             if o.ord_type == "2" and o.px is not None and (last_px > o.px if o.side == "1" else last_px < o.px):
                 self._bad(cl, f"filled at {last_px} through the limit {o.px}")
             o.notional += last_qty * last_px
+            o.fills[x] = (last_qty, last_px)
             if st in ("1", "2") and (st == "2") != (cum >= o.qty):
                 self._bad(cl, f"OrdStatus {st} with CumQty {cum} of OrderQty {o.qty}")
+        elif et in ("H", "G"):
+            ref = v.get(19, "")
+            if ref not in o.fills:
+                self._bad(cl, f"ExecType {v.get(150)} names ExecRefID {ref!r}, not a fill of this order")
+            else:
+                old_qty, old_px = o.fills.pop(ref)
+                new_qty, new_px = (0, Decimal(0)) if et == "H" else (int(Decimal(v.get(32, "0"))),
+                                                                     Decimal(v.get(31, "0")))
+                if cum != o.cum - old_qty + new_qty:
+                    self._bad(cl, f"CumQty {cum} after a trade {'cancel' if et == 'H' else 'correct'} of "
+                                  f"{old_qty} on {o.cum}")
+                o.notional += new_qty * new_px - old_qty * old_px
+                if et == "G":
+                    o.fills[x] = (new_qty, new_px)
+            o.cum = cum
         elif cum != o.cum:
             self._bad(cl, f"CumQty moved from {o.cum} to {cum} without a trade (ExecType {v.get(150)})")
         o.cum = max(o.cum, cum)

@@ -21,7 +21,10 @@ def exec_fields(er, begin: str) -> dict[int, str]:
     if begin == FIX44:
         return {150: et, 39: st}
     trans = "0"
-    if et == "F":
+    if et in ("H", "G"):      # 4.2 says a trade cancel / correct with ExecTransType 1 / 2 on a fill report
+        trans = "1" if et == "H" else "2"
+        et = "2" if er.cum_qty >= er.order_qty else "1"
+    elif et == "F":
         et = "2" if er.cum_qty >= er.order_qty else "1"
     elif et == "I":
         et, trans = st, "3"

@@ -48,7 +48,7 @@ def values_of(fields) -> dict[int, str]:
 BIZ_CONDITIONAL_MISSING = 5   # BusinessRejectReason: conditionally required field missing
 # what seqtrade needs of each client request beyond what FIX requires (4.4 makes Symbol and OrderQty optional)
 NEEDED = {"D": (11, 55, 54, 38, 40), "F": (11, 41, 55, 54), "G": (11, 41, 55, 54, 38, 40), "H": (11,)}
-_NAMES = {11: "ClOrdID", 41: "OrigClOrdID", 55: "Symbol", 54: "Side", 38: "OrderQty", 40: "OrdType", 31: "LastPx",
+_NAMES = {19: "ExecRefID", 11: "ClOrdID", 41: "OrigClOrdID", 55: "Symbol", 54: "Side", 38: "OrderQty", 40: "OrdType", 31: "LastPx",
           32: "LastQty", 17: "ExecID", 150: "ExecType"}
 
 
@@ -190,6 +190,8 @@ def execution_report(er: M.ExecReport, begin: str, account: str = "", peer=None)
         body.append((103, ord_rej_reason(er.ord_rej_reason, begin)))
     if er.restatement_reason >= 0:
         body.append((378, er.restatement_reason))
+    if er.exec_ref_id:
+        body.append((19, er.exec_ref_id))
     strategy = TAG_OF_STRATEGY.get(er.strategy)
     if strategy is not None:
         peer = peer or D.get(begin)
@@ -248,6 +250,13 @@ def child_replace(cl_ord_id: str, orig: str, o: M.ChildOrder, qty: int, px: int,
     return body
 
 
+def _trade_correction(v: dict, child_id: str, kind: str) -> M.VenueTradeCorrection:
+    _need(v, (17, 19))
+    if kind == "bust":
+        return M.VenueTradeCorrection(child_id, v[17], v[19], kind)
+    return M.VenueTradeCorrection(child_id, v[17], v[19], kind, _qty(v, 32), _px(v, 31))
+
+
 def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
     """The stream message for a venue's ExecutionReport or OrderCancelReject about ``child_id`` (None: nothing
     the OMS needs, such as a pending-cancel acknowledgement)."""
@@ -256,9 +265,12 @@ def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
         return M.VenueCancelReject(child_id, text)
     _need(v, (150,))
     et = v[150]
+    if begin != FIX44 and v.get(20, "0") in ("1", "2"):      # 4.2: ExecTransType Cancel / Correct of a fill
+        return _trade_correction(v, child_id, "bust" if v[20] == "1" else "correct")
     if begin != FIX44 and v.get(20, "0") != "0":
-        raise MappingError(20, f"ExecTransType {v[20]} (cancel or correct of an execution) is not supported: "
-                               f"child {child_id}, ExecID {v.get(17)}")
+        raise MappingError(20, f"ExecTransType {v[20]} is not supported: child {child_id}, ExecID {v.get(17)}")
+    if begin == FIX44 and et in ("H", "G"):                   # 4.4: ExecType Trade Cancel / Trade Correct
+        return _trade_correction(v, child_id, "bust" if et == "H" else "correct")
     if et in ("F", "1", "2"):
         if et in ("1", "2") and begin == FIX44:
             raise MappingError(150, f"ExecType {et} is not a FIX 4.4 value")

@@ -404,6 +404,7 @@ class OrderManager:
                                                     f"{m.last_px}", c.parent_id, c.child_id))
             return
         c.fills[m.exec_id] = m.last_qty
+        c.fill_px[m.exec_id] = m.last_px
         c.cum_qty += m.last_qty
         limit = max(c.qty, c.replace_to[0]) if c.replace_to else c.qty
         if c.cum_qty > limit:
@@ -431,6 +432,7 @@ class OrderManager:
             p.status = p.working_status()
         self._expose(p)
         self._report(p, S.ET_TRADE, last_qty=m.last_qty, last_px=m.last_px, last_mkt=c.venue)
+        p.fill_reports[f"{c.child_id} {m.exec_id}"] = f"X{self._exec_n}"
         if p.status == S.FILLED and not was_done:
             if p.pending is not None:  # it filled before the cancel/replace could take effect
                 pend, p.pending = p.pending, None
@@ -440,6 +442,40 @@ class OrderManager:
             self._cancel_children(p, "parent filled")  # a child never outlives its parent
         elif not c.working:
             self._maybe_complete(p)
+
+    def _trade_correction(self, m: M.VenueTradeCorrection):
+        """A venue busted or corrected one of its fills: the child's and the parent's CumQty, AvgPx and exposure are
+        put right, and the client gets a Trade Cancel (H) or Trade Correct (G) naming the fill's report. An order
+        that a bust leaves short of its quantity is working again (the algo is told by that report)."""
+        c = self._child_of(m)
+        if c is None or m.exec_id in c.corrections:
+            return
+        old_qty = c.fills.get(m.ref_exec_id)
+        if old_qty is None:
+            self._out.append(M.OmsAlert("UNKNOWN_FILL", f"{m.kind} {m.exec_id} of fill {m.ref_exec_id}, which child "
+                                                        f"{c.child_id} never had", c.parent_id, c.child_id))
+            return
+        c.corrections[m.exec_id] = True
+        old_px = c.fill_px[m.ref_exec_id]
+        new_qty, new_px = (0, 0) if m.kind == "bust" else (m.last_qty, m.last_px)
+        c.fills[m.ref_exec_id], c.fill_px[m.ref_exec_id] = new_qty, new_px
+        c.cum_qty += new_qty - old_qty
+        p = self.parents[c.parent_id]
+        p.cum_qty += new_qty - old_qty
+        p.cum_notional += new_qty * new_px - old_qty * old_px
+        if p.status == S.FILLED and p.cum_qty < p.qty:
+            p.status = p.working_status()          # a bust reopens what it un-fills
+        elif not p.done:
+            p.status = p.working_status()
+        self._expose(p)
+        ref = p.fill_reports.get(f"{c.child_id} {m.ref_exec_id}", "")
+        if m.kind == "bust":
+            self._report(p, S.ET_TRADE_CANCEL, last_qty=old_qty, last_px=old_px, last_mkt=c.venue, exec_ref=ref,
+                         text=f"trade bust by {c.venue}")
+        else:
+            self._report(p, S.ET_TRADE_CORRECT, last_qty=new_qty, last_px=new_px, last_mkt=c.venue, exec_ref=ref,
+                         text=f"trade correction by {c.venue}")
+            p.fill_reports[f"{c.child_id} {m.ref_exec_id}"] = f"X{self._exec_n}"
 
     def _child_closed(self, m, status: str):
         c = self._child_of(m)
@@ -502,11 +538,11 @@ class OrderManager:
         p.exposure = new
 
     def _report(self, p: Parent, exec_type: str, cl_ord_id: str = "", orig: str = "", last_qty: int = 0,
-                last_px: int = 0, last_mkt: str = "", text: str = "", restated: int = -1):
+                last_px: int = 0, last_mkt: str = "", text: str = "", restated: int = -1, exec_ref: str = ""):
         self._out.append(M.ExecReport(
             p.client, p.order_id, cl_ord_id or p.cl_ord_id, orig, self._exec_id(), exec_type, p.status, p.symbol,
             p.side, p.qty, p.px, p.cum_qty, p.leaves, p.cum_notional, last_qty, last_px, last_mkt, text=text,
-            ord_type=p.ord_type, strategy=p.strategy, restatement_reason=restated))
+            ord_type=p.ord_type, strategy=p.strategy, restatement_reason=restated, exec_ref_id=exec_ref))
 
     _handlers = {
         M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _symbol_status,
@@ -517,6 +553,7 @@ class OrderManager:
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,
         M.VenueCancelReject: _venue_cancel_reject, M.VenueSession: _venue_session,
+        M.VenueTradeCorrection: _trade_correction,
         M.AlgoPause: _algo_pause, M.AlgoEnd: _algo_end,
     }
 

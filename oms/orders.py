@@ -8,6 +8,7 @@ NEW, PARTIAL, FILLED, DONE_FOR_DAY, CANCELED = "0", "1", "2", "3", "4"
 PENDING_CANCEL, REJECTED, PENDING_NEW, EXPIRED, PENDING_REPLACE = "6", "8", "A", "C", "E"
 # FIX 4.4 ExecType (150) values that are not also OrdStatus values
 ET_REPLACED, ET_TRADE, ET_STATUS, ET_RESTATED = "5", "F", "I", "D"
+ET_TRADE_CANCEL, ET_TRADE_CORRECT = "H", "G"
 
 TERMINAL = (FILLED, DONE_FOR_DAY, CANCELED, REJECTED, EXPIRED)
 
@@ -44,6 +45,7 @@ class Parent:
     ending: str = ""          # OMS-initiated end waiting for children: "expire", "eod", "kill"
     ending_text: str = ""
     exposure: int = 0         # its current contribution to credit usage
+    fill_reports: dict = field(default_factory=dict)   # "child_id venue_exec_id" -> our ExecID of that fill's report
     children: list = field(default_factory=list)   # child ids, in creation order
     live: list = field(default_factory=list)       # ids of children that may still be working (pruned lazily)
 
@@ -83,6 +85,8 @@ class Child:
     cancel_requested: bool = False
     replace_to: tuple | None = None  # (qty, px) while a replace is pending at the venue
     fills: dict = field(default_factory=dict)  # exec_id -> qty: a venue's resent fill is not applied twice
+    fill_px: dict = field(default_factory=dict)   # exec_id -> px (a bust or correction takes back exactly this)
+    corrections: dict = field(default_factory=dict)   # the venue's ExecIDs of busts/corrections already applied
 
     @property
     def working(self) -> bool:

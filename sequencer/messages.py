@@ -144,6 +144,7 @@ class ExecReport(Msg, tag=110):
     ord_type: str = "2"
     strategy: str = ""
     restatement_reason: int = -1     # ExecRestatementReason (378) of a Restated report; -1 none
+    exec_ref_id: str = ""            # ExecRefID (19): the fill a trade cancel (H) or correct (G) refers to
 
 
 class CancelReject(Msg, tag=111):
@@ -254,6 +255,18 @@ class VenueReplaced(Msg, tag=214):
 class VenueCancelReject(Msg, tag=215):
     child_id: str
     text: str = ""
+
+
+class VenueTradeCorrection(Msg, tag=217):
+    """A venue busted (``kind`` "bust": FIX 4.4 ExecType H, 4.2 ExecTransType 1) or corrected ("correct": ExecType G,
+    ExecTransType 2) one of its earlier fills, ``ref_exec_id``; a correction carries the fill's new quantity and
+    price."""
+    child_id: str
+    exec_id: str
+    ref_exec_id: str
+    kind: str
+    last_qty: int = 0
+    last_px: int = 0
 
 
 class VenueSession(Msg, tag=216):
@@ -453,7 +466,7 @@ ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart, SourceRights,
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, ExecReport, CancelReject,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
-    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, OmsAlert, AlgoPause, AlgoEnd,
+    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd,
     FixSessionMark, FixReject,
     Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,
     Ping, Pong, Note, Blob)

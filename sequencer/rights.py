@@ -38,7 +38,7 @@ _ROLES = {
     "client-gateway": (M.NewOrder, M.CancelRequest, M.ReplaceRequest, M.StatusRequest, M.FixReject,
                        M.FixSessionMark),
     "venue-gateway": (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,
-                      M.VenueSession, M.OmsAlert, M.FixSessionMark),
+                      M.VenueSession, M.VenueTradeCorrection, M.OmsAlert, M.FixSessionMark),
     "marketdata": (M.Quote, M.Trade, M.SymbolStatus),
     "refdata": (M.Security, M.Venue, M.VolumeCurve, M.RefTable, M.RefDataReady, M.RiskLimits),
     "operator": (M.KillSwitch, M.RiskLimits, M.Note),

@@ -143,3 +143,20 @@ def test_reused_exec_id_is_caught():
     b[17] = a[17]
     assert any("reused" in v for v in run(c, [a, b]))
     assert c.open_orders() == ["A"]
+
+
+def test_trade_cancel_and_correct_are_checked_against_the_fill_they_name():
+    c = checker_with_order()
+    f1 = er("A", "F", "1", 1000, 300, 700, "10.00", last=(300, "10.00"))
+    f1[17] = "F1"
+    f2 = er("A", "F", "2", 1000, 1000, 0, "9.972", last=(700, "9.96"))
+    f2[17] = "F2"
+    corr = er("A", "G", "2", 1000, 1000, 0, "9.966", last=(300, "9.98"))
+    corr[17], corr[19] = "G1", "F1"
+    bust = er("A", "H", "1", 1000, 300, 700, "9.98")
+    bust[17], bust[19] = "H1", "F2"
+    assert run(c, [er("A", "0", "0", 1000, 0, 1000), f1, f2, corr, bust]) == []
+    c2 = checker_with_order()
+    wrong = er("A", "H", "0", 1000, 0, 1000)
+    wrong[17], wrong[19] = "H9", "NOPE"
+    assert any("ExecRefID" in v for v in run(c2, [er("A", "0", "0", 1000, 0, 1000), wrong]))

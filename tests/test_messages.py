@@ -13,7 +13,7 @@ def test_tags_are_unique_and_stable():
         "StatusRequest": 103, "ExecReport": 110, "CancelReject": 111, "ChildNewRequest": 200,
         "ChildCancelRequest": 201, "ChildReplaceRequest": 202, "ChildOrder": 203, "ChildCancel": 204,
         "ChildReplace": 205, "ChildRefused": 206, "VenueAck": 210, "VenueFill": 211, "VenueReject": 212,
-        "VenueCanceled": 213, "VenueReplaced": 214, "VenueCancelReject": 215, "VenueSession": 216, "OmsAlert": 220,
+        "VenueCanceled": 213, "VenueReplaced": 214, "VenueCancelReject": 215, "VenueSession": 216, "VenueTradeCorrection": 217, "OmsAlert": 220,
         "AlgoPause": 221, "AlgoEnd": 222, "FixSessionMark": 230, "FixReject": 231, "MdSubscribe": 263,
         "Security": 250, "Venue": 251, "VolumeCurve": 252, "RefTable": 253, "RefDataReady": 254,
         "Quote": 260, "Trade": 261, "SymbolStatus": 262, "RiskLimits": 300, "KillSwitch": 301,

@@ -163,3 +163,61 @@ def test_smaller_fix_errors_of_the_audit():
     got = h2.send(M.VenueFill("k1", "late", 100, 100 * PX))   # ... and then the venue's fill arrives
     [er] = [m for m in got if isinstance(m, M.ExecReport)]
     assert (er.exec_type, er.ord_status, er.cum_qty) == ("F", "2", 100)
+
+
+def _filled_child(h, qty=300, fills=((100, 100), (200, 101))):
+    pid = working_parent(h, qty=qty, px=102 * PX)
+    h.child(pid, "k1", qty, px=102 * PX)
+    h.send(M.VenueAck("k1"))
+    ids = []
+    for i, (q, px) in enumerate(fills):
+        got = h.send(M.VenueFill("k1", f"v{i}", q, px * PX))
+        ids.append([m for m in got if isinstance(m, M.ExecReport)][0].exec_id)
+    return pid, ids
+
+
+def test_a_bust_takes_the_fill_back_and_reopens_the_order():
+    h = Harness()
+    pid, ids = _filled_child(h)
+    p = h.om.parents[pid]
+    assert (p.status, p.cum_qty) == ("2", 300)
+    exposure_before = h.om.risk.exposure["acme"]
+    got = h.send(M.VenueTradeCorrection("k1", "b1", "v1", "bust"))
+    [er] = [m for m in got if isinstance(m, M.ExecReport)]
+    assert (er.exec_type, er.exec_ref_id, er.last_qty, er.last_px) == ("H", ids[1], 200, 101 * PX)
+    assert (er.cum_qty, er.leaves_qty, er.ord_status) == (100, 200, "1")       # working again for what it lost
+    assert er.cum_notional_px == 100 * 100 * PX                                   # AvgPx is the remaining fill's
+    # exposure: the busted 200 @ 101 executed becomes 200 open at the order's limit of 102
+    assert h.om.risk.exposure["acme"] - exposure_before == 200 * (102 - 101) * PX
+    assert h.send(M.VenueTradeCorrection("k1", "b1", "v1", "bust")) == []      # a resent bust is applied once
+
+
+def test_a_correction_changes_the_fill_and_names_it():
+    h = Harness()
+    pid, ids = _filled_child(h)
+    got = h.send(M.VenueTradeCorrection("k1", "c1", "v0", "correct", 100, 99 * PX))
+    [er] = [m for m in got if isinstance(m, M.ExecReport)]
+    assert (er.exec_type, er.exec_ref_id, er.last_qty, er.last_px, er.cum_qty) == ("G", ids[0], 100, 99 * PX, 300)
+    assert er.cum_notional_px == (100 * 99 + 200 * 101) * PX
+    from fixgw import mapping
+    b44 = dict(mapping.execution_report(er, "FIX.4.4"))
+    b42 = dict(mapping.execution_report(er, "FIX.4.2"))
+    assert (b44[150], b44[19]) == ("G", ids[0]) and (b42[20], b42[150], b42[19]) == ("2", "2", ids[0])
+
+
+def test_a_bust_of_a_fill_the_child_never_had_is_an_alert():
+    h = Harness()
+    _filled_child(h)
+    got = h.send(M.VenueTradeCorrection("k1", "b9", "nope", "bust"))
+    assert [type(m) for m in got] == [M.OmsAlert] and got[0].code == "UNKNOWN_FILL"
+
+
+def test_venue_reports_of_busts_and_corrections_map_in_both_versions():
+    from fixgw import mapping
+    bust44 = {150: "H", 17: "E9", 19: "E1", 39: "0"}
+    assert mapping.venue_event("8", bust44, "k1", "FIX.4.4") == M.VenueTradeCorrection("k1", "E9", "E1", "bust")
+    corr42 = {20: "2", 150: "2", 17: "E9", 19: "E1", 39: "2", 32: "100", 31: "10.5"}
+    assert mapping.venue_event("8", corr42, "k1", "FIX.4.2") == M.VenueTradeCorrection("k1", "E9", "E1", "correct",
+                                                                                       100, 10_500_000)
+    with pytest.raises(mapping.MappingError, match="ExecRefID"):
+        mapping.venue_event("8", {150: "H", 17: "E9", 39: "0"}, "k1", "FIX.4.4")

@@ -5,8 +5,8 @@
   of our order entry spec, and a disconnect and reconnect mid-day while a fill waits for them;
 * QuickFIX acceptors (FIX 4.4 and FIX 4.2) are venues for our venue gateway: they answer child orders with
   ExecutionReports carrying what real venues add (SecondaryExecID 527, LastCapacity 29, TradeDate 75, TransactTime 60
-  and a user-defined tag), partial fills, an OrderCancelReject with TransactTime, an unsolicited cancel and a trade
-  bust.
+  and a user-defined tag), partial fills, an OrderCancelReject with TransactTime, an unsolicited cancel, and a trade
+  correction and bust that reach the QuickFIX client as Trade Correct / Trade Cancel reports.
 
 Checked both ways: QuickFIX refuses nothing we send (no Reject, no BusinessMessageReject), every report each venue
 sent is on the stream, nothing reaches a client twice or not at all, ExecIDs are unique.
@@ -232,17 +232,28 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     stream.submit(M.ChildNewRequest(oid["X-2"], "KX-2", "XNAS", "AAPL", "1", 300, "2", 108_000_000))
     stream.wait(lambda r: type(r.msg) is M.VenueCanceled and r.msg.child_id == "KX-2", "unsolicited VenueCanceled")
 
-    # X-3's child: filled, then the fill is busted (ExecType H): not lost silently
-    def fill_then_bust(vsid, o):
+    # X-3's child: filled in two parts; the venue then corrects the first fill (ExecType G) and busts the second
+    # (ExecType H): CumQty and AvgPx are put right, and the QuickFIX client gets Trade Correct / Trade Cancel
+    # reports naming the fills' ExecIDs
+    def fill_correct_bust(vsid, o):
         venue.report(vsid, o, "0", "0", 0)
-        venue.report(vsid, o, "F", "2", 300, 300, "108.00")
-        fill_id = f"QFX{venue.exec_n}"
-        venue.report(vsid, o, "H", "0", 0, extra=[(19, fill_id)])
-    venue.on_order = fill_then_bust
+        venue.report(vsid, o, "F", "1", 100, 100, "108.00")
+        first = f"QFX{venue.exec_n}"
+        venue.report(vsid, o, "F", "2", 300, 200, "108.00")
+        second = f"QFX{venue.exec_n}"
+        venue.report(vsid, o, "G", "2", 300, 100, "107.90", extra=[(19, first)])
+        venue.report(vsid, o, "H", "1", 100, 0, "", extra=[(19, second)])
+    venue.on_order = fill_correct_bust
     stream.submit(M.ChildNewRequest(oid["X-3"], "KX-3", "XNAS", "AAPL", "1", 300, "2", 108_000_000))
-    stream.wait(lambda r: type(r.msg) is M.VenueFill and r.msg.child_id == "KX-3", "VenueFill KX-3")
-    stream.wait(lambda r: type(r.msg) is M.OmsAlert and r.msg.child_id == "KX-3" and "'H'" in r.msg.text,
-                "an alert for the bust (busts are built by the OMS issue)")
+    stream.wait(lambda r: type(r.msg) is M.VenueTradeCorrection and r.msg.kind == "bust", "the bust on the stream")
+    x3 = client.until(lambda p: [m for m in ers(p, "FIX.4.4", "X-3") if m[150] in ("F", "G", "H")]
+                      if len([m for m in ers(p, "FIX.4.4", "X-3") if m[150] in ("F", "G", "H")]) == 4 else None,
+                      what="two fills, a correction and a bust at the QuickFIX client")
+    fills = [m for m in x3 if m[150] == "F"]
+    corr, bust = [m for m in x3 if m[150] == "G"][0], [m for m in x3 if m[150] == "H"][0]
+    assert corr[19] == fills[0][17] and (corr[32], corr[31], corr[14]) == ("100", "107.90", "300")
+    assert bust[19] == fills[1][17] and (bust[32], bust[14], bust[151], bust[39]) == ("200", "100", "200", "1")
+    assert bust[6] == "107.90"                              # AvgPx: what is left is the corrected first fill
     # X-4's child: the venue's report breaks the standard (LastCapacity Z): refused by the session, and an alert
     client.send("FIX.4.4", "D", nos("X-4", 300), sid)
     client.until(lambda p: ers(p, "FIX.4.4", "X-4"), what="New X-4")
@@ -256,15 +267,16 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
                 "an alert for the venue message the session refused")
     venue.on_order = None
 
-    # every ExecutionReport the venues sent reached the stream as a venue event (or, for the bust, an alert)
+    # every ExecutionReport the venues sent reached the stream as a venue event (or, refused, as an alert)
     recs = stream.records()
     events = [r for r in recs if r.source == "venuegw" and type(r.msg) in
-              (M.VenueAck, M.VenueFill, M.VenueCanceled, M.VenueReject, M.VenueReplaced, M.VenueCancelReject)]
+              (M.VenueAck, M.VenueFill, M.VenueCanceled, M.VenueReject, M.VenueReplaced, M.VenueCancelReject,
+               M.VenueTradeCorrection)]
     alerts = [r for r in recs if r.source == "venuegw" and type(r.msg) is M.OmsAlert]
     with venue.lock:
         sent_reports = [m for m in venue.app_out if m.get(35) in ("8", "9")]
     assert len(events) + len(alerts) == len(sent_reports), (len(events), len(alerts), len(sent_reports))
-    assert [a.msg.code for a in alerts if "'H'" not in a.msg.text] == ["VENUE_MESSAGE_REJECTED"]
+    assert [a.msg.code for a in alerts] == ["VENUE_MESSAGE_REJECTED"]
     assert len({r.msg.exec_id for r in events if type(r.msg) is M.VenueFill}) == \
         len([r for r in events if type(r.msg) is M.VenueFill])
     assert [(m[373], m[371]) for m in venue.admin_in if m.get(35) == "3"] == [("5", "29")]  # we refused only that
