@@ -262,7 +262,9 @@ def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
     the OMS needs, such as a pending-cancel acknowledgement)."""
     text = v.get(58, "")
     if msgtype == "9":
-        return M.VenueCancelReject(child_id, text)
+        reason = v.get(102, "")
+        return M.VenueCancelReject(child_id, text, v.get(39, ""), int(reason) if reason.lstrip("-").isdigit() else -1,
+                                   v.get(434, ""))
     _need(v, (150,))
     et = v[150]
     if begin != FIX44 and v.get(20, "0") in ("1", "2"):      # 4.2: ExecTransType Cancel / Correct of a fill

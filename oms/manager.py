@@ -25,6 +25,12 @@ from .risk import (FIRM, MAX_OPEN_CHILDREN_PER_PARENT, MAX_UNACKED_CHILDREN_PER_
                    PreTradeRisk, Refusal)
 
 RESTATED_BROKER_OPTION = 4   # ExecRestatementReason (378)
+# the venue's OrdStatus on a cancel reject that means the order is over there, and the child status it becomes
+VENUE_DONE = {S.FILLED: S.FILLED, S.CANCELED: S.CANCELED, S.REJECTED: S.REJECTED, S.EXPIRED: S.EXPIRED,
+              S.DONE_FOR_DAY: S.CANCELED}
+CANCEL_RETRIES = 3
+CANCEL_RETRY_NS = 2_000_000_000            # sequenced time between asking a venue again to cancel
+CLOSE_ALL_AFTER_NS = 60_000_000_000        # after the close, every order ends by then
 # FIX 4.4 CxlRejReason (102)
 CXL_TOO_LATE, CXL_UNKNOWN, CXL_BROKER, CXL_PENDING, CXL_DUP_CLORDID, CXL_OTHER = 0, 1, 2, 3, 6, 99
 
@@ -60,7 +66,36 @@ class OrderManager:
             p = self.parents.get(token[1])
             if p is not None and not p.done and p.expire_ns <= now:
                 self._end(p, "expire", "ExpireTime reached")
+        elif token[0] == "recancel":
+            c = self.children.get(token[1])
+            if c is not None and c.working and not c.cancel_requested:
+                c.cancel_requested = True
+                self._out.append(M.ChildCancel(c.child_id, c.venue, "cancel again after a venue cancel reject"))
+        elif token[0] == "close_all":
+            self._close_all()
         return out
+
+    def _close_all(self):
+        """A while after the close, every order still open ends, whatever its children: a venue that will not cancel
+        or never answers must not leave a client's order pending overnight. The children still unresolved are
+        named in an alert for the desk to settle with the venue."""
+        for p in list(self.parents.values()):
+            if p.done:
+                continue
+            stuck = self._working(p)
+            for c in stuck:
+                self._out.append(M.OmsAlert("CHILD_UNRESOLVED_AT_CLOSE", f"child {c.child_id} at {c.venue} never "
+                                                                         f"confirmed its cancel; parent {p.order_id} "
+                                                                         f"ends without it", p.order_id, c.child_id))
+                self._child_status(c, S.CANCELED)
+            p.ending = p.ending or "eod"
+            p.ending_text = p.ending_text or "market close"
+            p.pending, pend = None, p.pending
+            if pend is not None:
+                self._out.append(M.CancelReject(p.client, p.order_id, pend.cl_ord_id, p.cl_ord_id, p.status,
+                                                "1" if pend.kind == "cancel" else "2", CXL_TOO_LATE,
+                                                "the market closed before the request could complete"))
+            self._complete(p)
 
     # -- reference data, market data, admin -------------------------------------------------------------------
     def _security(self, m: M.Security):
@@ -90,6 +125,8 @@ class OrderManager:
         for p in list(self.parents.values()):
             if not p.done:
                 self._end(p, "eod", m.text or "end of day")
+        if any(not p.done for p in self.parents.values()):   # some wait for their children's cancels
+            self.timer_requests.append((self.now + CLOSE_ALL_AFTER_NS, ("close_all",)))
 
     # -- client requests --------------------------------------------------------------------------------------
     def _new_order(self, o: M.NewOrder):
@@ -506,13 +543,29 @@ class OrderManager:
             return
         c.cancel_requested = False
         c.replace_to = None  # a rejected replace also comes back as a cancel reject
+        p = self.parents[c.parent_id]
         if c.working and c.cum_qty >= c.qty:  # it filled while the replace was pending: now it is done
             self._child_status(c, S.FILLED)
-            self._maybe_complete(self.parents[c.parent_id])
+            self._maybe_complete(p)
             return
-        if c.working and (self.parents[c.parent_id].pending or self.parents[c.parent_id].ending):
+        if c.working and m.ord_status in VENUE_DONE:
+            # the venue says the order is already over (filled, canceled, rejected, expired): that is why it would
+            # not cancel it. Its fills, if any are still on the way, are applied when they come.
+            self._child_status(c, VENUE_DONE[m.ord_status])
+            self._maybe_complete(p)
+            return
+        if c.working and (p.pending or p.ending):
+            # still working at the venue and the parent is waiting for it: ask again, a few times, on sequenced time
+            c.cancel_tries += 1
+            tries = c.cancel_tries
+            if tries <= CANCEL_RETRIES:
+                self.timer_requests.append((self.now + CANCEL_RETRY_NS, ("recancel", c.child_id)))
             self._out.append(M.OmsAlert("CHILD_CANCEL_REJECTED", f"venue refused to cancel child {c.child_id} "
-                                                                 f"({m.text}); its parent is waiting for it",
+                                                                 f"({m.text or 'no reason'}, venue status "
+                                                                 f"{m.ord_status or '?'}); "
+                                                                 + (f"asking again (try {tries + 1})"
+                                                                    if tries <= CANCEL_RETRIES else
+                                                                    "the close will end its parent"),
                                         c.parent_id, c.child_id))
 
     def _venue_session(self, m: M.VenueSession):

@@ -83,6 +83,7 @@ class Child:
     status: str = PENDING_NEW
     unknown: bool = False          # its venue session dropped: state unknown until the session returns
     cancel_requested: bool = False
+    cancel_tries: int = 0          # cancels the venue refused while the parent waited (each asked again, a few)
     replace_to: tuple | None = None  # (qty, px) while a replace is pending at the venue
     fills: dict = field(default_factory=dict)  # exec_id -> qty: a venue's resent fill is not applied twice
     fill_px: dict = field(default_factory=dict)   # exec_id -> px (a bust or correction takes back exactly this)

@@ -255,6 +255,9 @@ class VenueReplaced(Msg, tag=214):
 class VenueCancelReject(Msg, tag=215):
     child_id: str
     text: str = ""
+    ord_status: str = ""             # the venue's OrdStatus (39) of the order it would not cancel or replace
+    reason: int = -1                 # CxlRejReason (102)
+    response_to: str = ""            # CxlRejResponseTo (434): "1" cancel, "2" replace
 
 
 class VenueTradeCorrection(Msg, tag=217):

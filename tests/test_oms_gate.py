@@ -221,3 +221,51 @@ def test_venue_reports_of_busts_and_corrections_map_in_both_versions():
                                                                                        100, 10_500_000)
     with pytest.raises(mapping.MappingError, match="ExecRefID"):
         mapping.venue_event("8", {150: "H", 17: "E9", 39: "0"}, "k1", "FIX.4.4")
+
+
+def _waiting_on_a_child(h):
+    pid = working_parent(h)
+    h.child(pid, "k1", 100)
+    h.send(M.VenueAck("k1"))
+    h.send(M.CancelRequest("acme", "x1", "c1", "AAPL", "1"))      # Pending Cancel while k1 is cancelled
+    assert h.om.parents[pid].status == "6"
+    return pid
+
+
+def test_a_cancel_reject_saying_the_child_is_over_finishes_the_parent_s_request():
+    h = Harness()
+    pid = _waiting_on_a_child(h)
+    got = h.send(M.VenueCancelReject("k1", "too late", ord_status="4", reason=0, response_to="1"))
+    [er] = [m for m in got if isinstance(m, M.ExecReport)]
+    assert (er.exec_type, er.ord_status, er.cl_ord_id) == ("4", "4", "x1")
+
+
+def test_a_working_child_that_refuses_to_cancel_is_asked_again_and_the_close_ends_the_order_anyway():
+    h = Harness()
+    pid = _waiting_on_a_child(h)
+    got = h.send(M.VenueCancelReject("k1", "no", ord_status="0", reason=2, response_to="1"))
+    assert [m.code for m in got if isinstance(m, M.OmsAlert)] == ["CHILD_CANCEL_REJECTED"]
+    at, token = h.om.timer_requests[-1]
+    assert token == ("recancel", "k1")
+    assert [type(m) for m in h.timer(token, at)] == [M.ChildCancel]
+    for _ in range(3):                                              # the venue keeps refusing
+        h.send(M.VenueCancelReject("k1", "no", ord_status="0"))
+        if h.om.timer_requests and h.om.timer_requests[-1][1] == ("recancel", "k1"):
+            at, token = h.om.timer_requests.pop()
+            h.timer(token, at)
+    h.send(M.EndOfDay("market close"))
+    at, token = h.om.timer_requests[-1]
+    assert token == ("close_all",)
+    got = h.timer(token, at)
+    ers = [m for m in got if isinstance(m, M.ExecReport)]
+    rejects = [m for m in got if isinstance(m, M.CancelReject)]
+    assert [m.code for m in got if isinstance(m, M.OmsAlert)] == ["CHILD_UNRESOLVED_AT_CLOSE"]
+    assert [r.cl_ord_id for r in rejects] == ["x1"]                 # the client's cancel: answered
+    assert ers and ers[-1].ord_status in ("4", "C") and h.om.parents[pid].done   # and the order: ended
+
+
+def test_venue_cancel_rejects_carry_the_venue_s_status_reason_and_response_to():
+    from fixgw import mapping
+    m = mapping.venue_event("9", {37: "O", 11: "k1.1", 41: "k1", 39: "2", 102: "0", 434: "1", 58: "filled"}, "k1",
+                            "FIX.4.4")
+    assert (m.ord_status, m.reason, m.response_to, m.text) == ("2", 0, "1", "filled")
