@@ -123,3 +123,17 @@ def test_the_oms_checks_the_source_again_and_a_replay_does_the_same(tmp_path):
     c2 = MemoryCluster(str(tmp_path), start_ns=T0, roles=ROLES, enforce=False)   # the same log, replayed
     c2.add(OmsApp())                                                            # outputs checked byte for byte
     c2.close()
+
+
+def test_the_algo_checks_the_source_too(tmp_path):
+    from apps.algo import AlgoApp
+    roles = {**ROLES, "algo": ["algo"], "venuegw": ["venue-gateway"]}
+    c = MemoryCluster(str(tmp_path), start_ns=T0, roles=roles, enforce=False)
+    algo = AlgoApp()
+    c.add(algo)
+    c.inject("mdgw", M.VenueSession("XNAS", "S1", True))       # only the venue gateway may say a session is up
+    c.inject("mdgw", M.Quote("AAPL", "", 99 * PX, 100, 101 * PX, 100))   # the market data gateway's own: fine
+    c.run()
+    c.close()
+    alerts = [r.msg for r in L.read_all(c.path) if r.type == M.TAG_OF_CLASS[M.OmsAlert]]
+    assert [a.code for a in alerts] == ["UNAUTHORIZED_SOURCE"] and "VenueSession" in alerts[0].text
