@@ -24,7 +24,11 @@ BATCH = 1000
 
 def core_rate(tmp: str, validate: bool) -> tuple[float, list[bytes]]:
     w = LogWriter(log_path(tmp, "20260105"), "20260105", fsync="never", notice=lambda m: None)
-    core = SequencerCore(w, validate)
+    try:      # as the server runs it: with the source's message rights checked (sequencer/rights.py)
+        from sequencer import rights
+        core = SequencerCore(w, validate, {"p": rights.tags_of(["sample"])})
+    except ImportError:   # code from before rights existed, for a before/after comparison
+        core = SequencerCore(w, validate)
     payload = M.encode(M.Blob(time.monotonic_ns(), b"x" * 49))
     tag = M.tag_of(M.Blob(0, b""))
     base = core.last_source_seq("p")
