@@ -37,7 +37,7 @@ def core_rate(tmp: str, validate: bool) -> tuple[float, list[bytes]]:
     out = []
     t = time.perf_counter()
     for b in bodies:
-        core.sequence("p", protocol.decode_items(b), time.time_ns())
+        core.sequence("p", protocol.decode_items(b), time.time_ns(), len(b))
         out.append(core.commit())
     rate = N / (time.perf_counter() - t)
     w.close()

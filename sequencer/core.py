@@ -49,9 +49,11 @@ class SequencerCore:
         """The timestamp for the next batch: the sequencer's clock, never below the last one recorded."""
         return now_ns if now_ns > self.log.last_ts else self.log.last_ts
 
-    def sequence(self, source: str, items: list, now_ns: int) -> int:
+    def sequence(self, source: str, items: list, now_ns: int, body_len: int | None = None) -> int:
         """Sequence ``items`` (a list of ``(source_seq, type, payload)``) from ``source``. Returns how many were new.
-        Raises ``SubmitError`` at the first bad one; those before it stay sequenced."""
+        Raises ``SubmitError`` at the first bad one; those before it stay sequenced. ``body_len``: the size of the
+        SUBMIT body they came in; when it is within the record limit no payload can exceed it, and the per-item
+        size check is skipped."""
         last = self.log.source_seqs.get(source, 0)
         skip = 0
         for sseq, _t, _p in items:  # resends come first in a batch: stop at the first new one
@@ -70,7 +72,8 @@ class SequencerCore:
             self._check_rights(source, items, types)
         ok = (sseqs[0] == last + 1 and sseqs[-1] == last + n and sseqs == list(range(last + 1, last + n + 1))
               and self._known.issuperset(types)
-              and max(map(len, (it[2] for it in items))) <= record.MAX_PAYLOAD
+              and ((body_len is not None and body_len <= record.MAX_PAYLOAD)
+                   or max(map(len, [it[2] for it in items])) <= record.MAX_PAYLOAD)
               and (not self.validate or messages.valid_batch(types, [it[2] for it in items])))
         if ok:
             self._append(source, items, now_ns)

@@ -188,7 +188,7 @@ class SequencerServer:
             if conn.app is None:
                 raise ProtocolError("SUBMIT before HELLO")
             try:
-                self.core.sequence(conn.app, protocol.decode_items(body), self.clock.now())
+                self.core.sequence(conn.app, protocol.decode_items(body), self.clock.now(), len(body))
             finally:
                 self.request_flush()  # what was sequenced before a bad item stays sequenced and is published
         elif kind == protocol.HELLO:
