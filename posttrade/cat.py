@@ -9,7 +9,10 @@ What is reported, from the log:
   client order); ``destination`` is the venue's CAT Exchange ID from the reference data, ``session`` the FIX session,
   ``routedOrderID`` the ClOrdID sent; ``routeRejectedFlag`` when the exchange rejected it.
 * MEMR when an exchange acknowledged a replace of a route (``priorRoutedOrderID`` the ClOrdID it replaced), MECR
-  when an exchange confirmed a cancel we asked for (cancelQty = what was open).
+  when an exchange confirmed a cancel we asked for (cancelQty = what was open); when the exchange refused the replace
+  or the cancel, the MEMR / MECR carries ``routeRejectedFlag`` true (the venue's OrderCancelReject, on the stream).
+* Every exchange route event (MEOR, MEMR, MECR) carries ``senderIMID`` (CRD:IMID), part of the exchange route
+  linkage key (date, senderIMID, destination, symbol, session, routedOrderID).
 * MEOM when a client's cancel/replace took effect; MEOC when a client order was cancelled or expired, in full
   (``initiator`` C when the client asked, with ``requestTimestamp``; F when the firm ended it at the close or on
   expiry).
@@ -27,10 +30,22 @@ import hashlib
 import json
 import os
 
+from . import catcheck
 from .catvalidate import Validator
+
+
+class CatLifecycleError(ValueError):
+    """The file breaks the CAT lifecycle or linkage rules: nothing is written."""
+
+    def __init__(self, found: list[str]):
+        self.found = found
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        super().__init__(f"CAT file not written: {len(found)} lifecycle/linkage problem(s): "
+                         f"{'; '.join(found[:5])}{more}")
 from .daylog import DayLog, et_stamp, px
 
 MAX_RECORDS = 100_000          # the Reporter Portal's per-file limit: also fine for SFTP
+_RANK = {"MENO": 0, "MEOA": 0, "MEOR": 1, "MEMR": 1, "MECR": 1, "MEOM": 2, "MEOC": 2}
 SIDE = {"1": "B", "2": "SL", "5": "SS", "6": "SX"}
 ORDER_TYPE = {"1": "MKT", "2": "LMT"}
 
@@ -61,20 +76,23 @@ class Builder:
                 "symbol": symbol, "eventTimestamp": stamp, "manualFlag": False}
 
     def build(self) -> list[dict]:
-        events: list[tuple[int, int, dict]] = []   # (ts, order of creation, record): the file is in time order
+        # (ts, lifecycle rank, order of creation, record): the file is in time order, and at one timestamp an order's
+        # lifecycle order: its new order, then its routes, then its client modification or cancel (the OMS ends a
+        # parent only after its children's cancels)
+        events: list[tuple[int, int, int, dict]] = []
         for o in self.log.orders.values():
             for rec in self._client_order(o):
-                events.append((rec[0], len(events), rec[1]))
+                events.append((rec[0], _RANK[rec[1]["type"]], len(events), rec[1]))
         for c in self.log.children.values():
             parent = self.log.orders.get(c.order.parent_id)
             if parent is None:
                 continue
             for rec in self._route(c, parent):
-                events.append((rec[0], len(events), rec[1]))
-        events.sort(key=lambda e: (e[0], e[1]))
-        for n, (_, _, rec) in enumerate(events, 1):
+                events.append((rec[0], _RANK[rec[1]["type"]], len(events), rec[1]))
+        events.sort(key=lambda e: (e[0], e[1], e[2]))
+        for n, (_, _, _, rec) in enumerate(events, 1):
             rec["firmROEID"] = f"{rec['eventTimestamp'][:8]}_{n}"
-        return [rec for _, _, rec in events]
+        return [rec for _, _, _, rec in events]
 
     def _client_order(self, o):
         n = o.new
@@ -128,8 +146,9 @@ class Builder:
         venue = self.log.venues.get(ch.venue)
         dest = venue.cat_id if venue else ch.venue
         rejected = any(type(m).__name__ == "VenueReject" for _, m in c.events)
+        sender = f"{self.firm.crd}:{self.firm.imid}"
         r = self._base("MEOR", c.ts, parent.new_ts, parent.order_id, ch.symbol)
-        r.update({"electronicDupFlag": False, "destination": dest, "destinationType": "E",
+        r.update({"electronicDupFlag": False, "senderIMID": sender, "destination": dest, "destinationType": "E",
                   "routedOrderID": ch.child_id})
         if ch.session:
             r["session"] = ch.session
@@ -142,38 +161,63 @@ class Builder:
         yield c.ts, r
         # the venue gateway's ClOrdIDs: the child id, then child.N for the N-th cancel or replace it sent
         sent, routed, qty, cum, cancel_asked, replace_id = 0, ch.child_id, ch.qty, 0, False, ""
+        asked: tuple | None = None     # the cancel or replace the venue has not answered: (kind, id, qty, px)
         for ts, m in c.events:
             kind = type(m).__name__
             if kind in ("ChildCancel", "ChildReplace"):
                 sent += 1
                 if kind == "ChildReplace":
                     replace_id = f"{ch.child_id}.{sent}"
+                    asked = ("replace", replace_id, m.qty, m.px)
+                else:
+                    asked = ("cancel", f"{ch.child_id}.{sent}", 0, 0)
                 cancel_asked |= kind == "ChildCancel"
+            elif kind == "VenueCancelReject" and asked is not None:
+                what = {"1": "cancel", "2": "replace"}.get(m.response_to, asked[0])
+                if what == "replace":
+                    mr = self._route_change("MEMR", ts, parent, ch, sender, dest, asked[1], routed, asked[2],
+                                            asked[3], rejected=True)
+                    replace_id = ""
+                else:
+                    mr = self._base("MECR", ts, parent.new_ts, parent.order_id, ch.symbol)
+                    mr.update({"cancelQty": max(qty - cum, 0), "senderIMID": sender, "destination": dest,
+                               "destinationType": "E", "routedOrderID": routed})
+                    if ch.session:
+                        mr["session"] = ch.session
+                    mr.update({"routeRejectedFlag": True, "multiLegInd": False})
+                    cancel_asked = False
+                asked = None
+                yield ts, mr
             elif kind == "VenueFill":
                 cum += m.last_qty
             elif kind == "VenueReplaced":
                 new_id = replace_id or routed
-                mr = self._base("MEMR", ts, parent.new_ts, parent.order_id, ch.symbol)
-                mr.update({"destination": dest, "destinationType": "E", "routedOrderID": new_id,
-                           "priorRoutedOrderID": routed})
-                if ch.session:
-                    mr["session"] = ch.session
-                mr["side"] = SIDE[ch.side]
-                if ch.ord_type == "2":
-                    mr["price"] = px(m.px)
-                mr.update({"quantity": m.qty, "orderType": ORDER_TYPE[ch.ord_type],
-                           "timeInForce": _tif(ch.tif, self.day), "tradingSession": "REG", "affiliateFlag": False,
-                           "isoInd": "NA", "routeRejectedFlag": False, "dupROIDCond": False, "multiLegInd": False})
-                routed, qty = new_id, m.qty
+                mr = self._route_change("MEMR", ts, parent, ch, sender, dest, new_id, routed, m.qty, m.px)
+                routed, qty, asked = new_id, m.qty, None
                 yield ts, mr
             elif kind == "VenueCanceled" and cancel_asked:
                 mc = self._base("MECR", ts, parent.new_ts, parent.order_id, ch.symbol)
-                mc.update({"cancelQty": max(qty - cum, 0), "destination": dest, "destinationType": "E",
-                           "routedOrderID": routed})
+                mc.update({"cancelQty": max(qty - cum, 0), "senderIMID": sender, "destination": dest,
+                           "destinationType": "E", "routedOrderID": routed})
                 if ch.session:
                     mc["session"] = ch.session
                 mc.update({"routeRejectedFlag": False, "multiLegInd": False})
                 yield ts, mc
+
+
+    def _route_change(self, event, ts, parent, ch, sender, dest, new_id, prior, qty, price, rejected=False) -> dict:
+        mr = self._base(event, ts, parent.new_ts, parent.order_id, ch.symbol)
+        mr.update({"senderIMID": sender, "destination": dest, "destinationType": "E", "routedOrderID": new_id,
+                   "priorRoutedOrderID": prior})
+        if ch.session:
+            mr["session"] = ch.session
+        mr["side"] = SIDE[ch.side]
+        if ch.ord_type == "2":
+            mr["price"] = px(price)
+        mr.update({"quantity": qty, "orderType": ORDER_TYPE[ch.ord_type], "timeInForce": _tif(ch.tif, self.day),
+                   "tradingSession": "REG", "affiliateFlag": False, "isoInd": "NA", "routeRejectedFlag": rejected,
+                   "dupROIDCond": False, "multiLegInd": False})
+        return mr
 
 
 def file_base(firm: CatFirm, day: str, number: int) -> str:
@@ -187,6 +231,9 @@ def write(log: DayLog, out_dir: str, firm: CatFirm | None = None) -> list[str]:
     v = Validator(firm.imid)
     for i, r in enumerate(records, 1):
         v.check(r, i)                       # raises CatInvalid before anything is written
+    found = catcheck.problems(records)      # the specification's lifecycle and linkage rules, over the whole file
+    if found:
+        raise CatLifecycleError(found)
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for k in range(0, max(len(records), 1), MAX_RECORDS):

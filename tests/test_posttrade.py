@@ -182,3 +182,56 @@ def test_the_job_refuses_to_write_an_invalid_file(reports, tmp_path, monkeypatch
     with pytest.raises(CatInvalid, match=r"record 4 \(.*\): side: required"):
         cat.write(log, str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_every_exchange_route_carries_its_linkage_key_and_rejected_changes_are_reported(reports):
+    """From the IM Technical Specifications' text: the exchange route linkage key (date, senderIMID, destination,
+    symbol, session, routedOrderID) on every MEOR/MEMR/MECR, and routeRejectedFlag when the venue refused a route
+    cancel or modification. Counted against the log, not against the writer."""
+    from posttrade import catcheck
+    log, out, files = reports
+    recs = cat.read(files["cat"][0])
+    routes = [r for r in recs if r["type"] in ("MEOR", "MEMR", "MECR")]
+    assert routes and all(r["senderIMID"] == "999999:SEQT" and r["session"] and r["routedOrderID"] for r in routes)
+    refused = sum(1 for c in log.children.values() for _, m in c.events if type(m).__name__ == "VenueCancelReject")
+    flagged = [r for r in routes if r["type"] in ("MEMR", "MECR") and r["routeRejectedFlag"]]
+    assert refused > 0 and len(flagged) == refused
+    assert catcheck.problems(recs) == []
+
+
+def _rec(n, event, order="O1", **kw):
+    base = {"type": event, "orderID": order, "symbol": "AAPL", "eventTimestamp": f"20260102 0930{n:02d}.000000000"}
+    return {**base, **kw}
+
+
+ROUTE = dict(senderIMID="999999:SEQT", destination="NSDQ", destinationType="E", session="S1", routedOrderID="K1")
+
+
+@pytest.mark.parametrize("records, finding", [
+    ([_rec(1, "MEOR", **ROUTE)], "before the order's new-order event"),
+    ([_rec(1, "MENO"), _rec(2, "MEOR", **{**ROUTE, "senderIMID": ""})], "without senderIMID"),
+    ([_rec(1, "MENO"), _rec(2, "MEOR", **{**ROUTE, "session": ""})], "without session"),
+    ([_rec(1, "MENO"), _rec(2, "MEOR", **{**ROUTE, "senderIMID": "SEQT"})], "is not CRD:IMID"),
+    ([_rec(1, "MENO"), _rec(2, "MEOR", **ROUTE), _rec(3, "MEOR", **ROUTE)], "is not unique"),
+    ([_rec(1, "MENO"), _rec(2, "MECR", **{**ROUTE, "routedOrderID": "K9"})], "names no route"),
+    ([_rec(1, "MENO"), _rec(2, "MEMR", **{**ROUTE, "routedOrderID": "K1.1", "priorRoutedOrderID": "K0"})],
+     "priorRoutedOrderID"),
+    ([_rec(1, "MENO"), _rec(2, "MEOC", leavesQty=0, cancelQty=100), _rec(3, "MEOR", **ROUTE)],
+     "after the order was fully cancelled"),
+    ([_rec(2, "MENO"), _rec(1, "MEOC", leavesQty=0, cancelQty=1)], "before the previous record"),
+    ([_rec(1, "MENO"), _rec(2, "MEOC", leavesQty=0, cancelQty=-5)], "negative"),
+])
+def test_cat_lifecycle_and_linkage_rules_each_caught(records, finding):
+    from posttrade import catcheck
+    found = catcheck.problems(records)
+    assert any(finding in f for f in found), found
+
+
+def test_a_clean_route_life_passes_the_rules():
+    from posttrade import catcheck
+    recs = [_rec(1, "MENO"), _rec(2, "MEOR", **ROUTE),
+            _rec(3, "MEMR", **{**ROUTE, "routedOrderID": "K1.1", "priorRoutedOrderID": "K1"}),
+            _rec(4, "MEMR", **{**ROUTE, "routedOrderID": "K1.2", "priorRoutedOrderID": "K1.1", "routeRejectedFlag": True}),
+            _rec(5, "MECR", **{**ROUTE, "routedOrderID": "K1.1", "routeRejectedFlag": False}),
+            _rec(6, "MEOC", leavesQty=0, cancelQty=100)]
+    assert catcheck.problems(recs) == []
