@@ -10,6 +10,8 @@ Not in the schema's sense of "complete": ``ioiExposedOrd`` is 0 (no IOIs are sen
 (agency only), ``furtherRoutableShr`` 0 (children are not routable by the venue)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import os
 from xml.sax.saxutils import escape
 
@@ -81,16 +83,20 @@ def xml(log: DayLog, client: str, bd: str = "SEQTRADE BROKER") -> str:
     date = f"{d[:4]}-{d[4:6]}-{d[6:]}"
     stats = venue_stats(log, client)
     sent = sum(o.new.qty for o in log.orders.values() if o.new.client == client)
+    # the element order and formats of the SEC's schema (oh-20191231.xsd): version, customer, bd, timestamp in UTC
+    # with Z; each month lists the venues orders were exposed to by IOI (none here) before the routing venues
+    stamp = dt.datetime.fromtimestamp(log.last_ts // 1_000_000_000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     x = ['<?xml version="1.0" encoding="UTF-8"?>', "<notHeldOrderHandlingCustomerReport>",
-         f"  <bd>{escape(bd)}</bd>", f"  <customer>{escape(client)}</customer>",
-         f"  <timestamp>{et(log.last_ts).strftime('%Y-%m-%dT%H:%M:%S')}</timestamp>",
+         "  <version>1.2</version>", f"  <customer>{escape(client)}</customer>", f"  <bd>{escape(bd)}</bd>",
+         f"  <timestamp>{stamp}</timestamp>",
          f"  <startDate>{date}</startDate>", f"  <endDate>{date}</endDate>",
          "  <hDirected>", f"    <hMonthly><year>{d[:4]}</year><mon>{int(d[4:6])}</mon><sentShr>0</sentShr>"
-         "<executedAsPrincipalShr>0</executedAsPrincipalShr><ioiExposedOrd>0</ioiExposedOrd></hMonthly>",
+         "<executedAsPrincipalShr>0</executedAsPrincipalShr><ioiExposedOrd>0</ioiExposedOrd>"
+         "<ioiExposedVenueList/><routingVenueList/></hMonthly>",
          "  </hDirected>", "  <hNondirected>", "    <hMonthly>", f"      <year>{d[:4]}</year>",
          f"      <mon>{int(d[4:6])}</mon>", f"      <sentShr>{sent}</sentShr>",
          "      <executedAsPrincipalShr>0</executedAsPrincipalShr>", "      <ioiExposedOrd>0</ioiExposedOrd>",
-         "      <routingVenueList>"]
+         "      <ioiExposedVenueList/>", "      <routingVenueList>"]
     for venue in sorted(stats):
         v, ref = stats[venue], log.venues.get(venue)
         ex = v["executed"]

@@ -235,3 +235,19 @@ def test_a_clean_route_life_passes_the_rules():
             _rec(5, "MECR", **{**ROUTE, "routedOrderID": "K1.1", "routeRejectedFlag": False}),
             _rec(6, "MEOC", leavesQty=0, cancelQty=100)]
     assert catcheck.problems(recs) == []
+
+
+def test_606_reports_are_valid_against_the_sec_schema(reports):
+    """The SEC's own XSD (oh-20191231.xsd, beside this checkout in ../shared) is the judge, with a well-kept XML
+    Schema validator, not our reading of it."""
+    xmlschema = pytest.importorskip("xmlschema")
+    xsd = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "regulatory", "sec606",
+                       "oh-20191231.xsd")
+    if not os.path.exists(xsd):
+        pytest.skip("the SEC's 606 schema is not beside this checkout")
+    schema = xmlschema.XMLSchema(xsd)
+    log, out, files = reports
+    assert files["606"]
+    for path in files["606"]:
+        errors = [str(e).splitlines()[0] for e in schema.iter_errors(path)]
+        assert errors == [], (path, errors[:3])
