@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from . import dictionary as D  # noqa: F401 - the CLI takes its defaults from here
 from .session import SessionConfig
 from .tcp import Acceptor
 

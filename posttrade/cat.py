@@ -179,12 +179,7 @@ class Builder:
                                             asked[3], rejected=True)
                     replace_id = ""
                 else:
-                    mr = self._base("MECR", ts, parent.new_ts, parent.order_id, ch.symbol)
-                    mr.update({"cancelQty": max(qty - cum, 0), "senderIMID": sender, "destination": dest,
-                               "destinationType": "E", "routedOrderID": routed})
-                    if ch.session:
-                        mr["session"] = ch.session
-                    mr.update({"routeRejectedFlag": True, "multiLegInd": False})
+                    mr = self._route_cancel(ts, parent, ch, sender, dest, routed, max(qty - cum, 0), rejected=True)
                     cancel_asked = False
                 asked = None
                 yield ts, mr
@@ -196,14 +191,16 @@ class Builder:
                 routed, qty, asked = new_id, m.qty, None
                 yield ts, mr
             elif kind == "VenueCanceled" and cancel_asked:
-                mc = self._base("MECR", ts, parent.new_ts, parent.order_id, ch.symbol)
-                mc.update({"cancelQty": max(qty - cum, 0), "senderIMID": sender, "destination": dest,
-                           "destinationType": "E", "routedOrderID": routed})
-                if ch.session:
-                    mc["session"] = ch.session
-                mc.update({"routeRejectedFlag": False, "multiLegInd": False})
-                yield ts, mc
+                yield ts, self._route_cancel(ts, parent, ch, sender, dest, routed, max(qty - cum, 0))
 
+    def _route_cancel(self, ts, parent, ch, sender, dest, routed, cancel_qty, rejected=False) -> dict:
+        mc = self._base("MECR", ts, parent.new_ts, parent.order_id, ch.symbol)
+        mc.update({"cancelQty": cancel_qty, "senderIMID": sender, "destination": dest, "destinationType": "E",
+                   "routedOrderID": routed})
+        if ch.session:
+            mc["session"] = ch.session
+        mc.update({"routeRejectedFlag": rejected, "multiLegInd": False})
+        return mc
 
     def _route_change(self, event, ts, parent, ch, sender, dest, new_id, prior, qty, price, rejected=False) -> dict:
         mr = self._base(event, ts, parent.new_ts, parent.order_id, ch.symbol)

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from sequencer.messages import PRICE_SCALE
 
-from .daylog import DayLog, et
+from .daylog import DayLog
 
 
 def _pct(a: int, b: int) -> str:

@@ -63,7 +63,8 @@ def cmd_fix_echo(a) -> int:
                 settings["dictionary"] = json.load(f)
         except (OSError, ValueError) as e:
             raise ConfigError(a.dictionary, None, f"cannot read the dictionary override: {e}") from None
-    opts = session_options(a.dictionary or "--dictionary", None, a.begin, {}, settings, echo.D.STRICT)
+    from fixgw import dictionary
+    opts = session_options(a.dictionary or "--dictionary", None, a.begin, {}, settings, dictionary.STRICT)
     return echo.run(a.port, a.sender, a.target, a.begin, a.heartbeat, a.host, opts)
 
 

@@ -1,6 +1,5 @@
 """Validation against the FIX 4.2/4.4 dictionaries extracted from the standard's data: each problem gets the
 SessionRejectReason and RefTagID the FIX session test cases (14a-14j) require."""
-import json
 import os
 import pytest
 import simplefix

@@ -1,8 +1,8 @@
 """Scripted FIX session conversations between two in-memory sessions (our own scenarios, both directions)."""
-import simplefix
 
 from fixgw.framing import split_fields
 from fixgw.session import Session, SessionConfig, fix_time
+from tests.test_fix_session_cases import raw
 
 T0 = 1_795_444_200_000_000_000  # 2026-11-23 09:30 New York
 S = 1_000_000_000
@@ -28,13 +28,13 @@ def kinds(actions):
 
 
 def types(actions):
-    return [fields_of(raw)[35] for raw in sent(actions)]
+    return [fields_of(m)[35] for m in sent(actions)]
 
 
 def deliver(actions, to, now):
     out = []
-    for raw in sent(actions):
-        out += to.on_data(raw, now)
+    for m in sent(actions):
+        out += to.on_data(m, now)
     return out
 
 
@@ -48,18 +48,7 @@ def logon(acc, ini, now=T0):
 
 
 def raw_msg(begin, msgtype, seq, pairs, sender="CLIENT", target="BROKER", when=T0, extra_header=()):
-    m = simplefix.FixMessage()
-    m.append_pair(8, begin)
-    m.append_pair(35, msgtype)
-    m.append_pair(49, sender)
-    m.append_pair(56, target)
-    m.append_pair(34, seq)
-    for t, v in extra_header:
-        m.append_pair(t, v)
-    m.append_pair(52, fix_time(when))
-    for t, v in pairs:
-        m.append_pair(t, v)
-    return m.encode()
+    return raw(begin, msgtype, seq, pairs, sender, target, when, extra_header)
 
 
 NOS = [(11, "A1"), (21, "1"), (55, "AAPL"), (54, "1"), (60, "20261123-14:30:00"), (38, "100"), (40, "2"),

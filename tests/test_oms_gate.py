@@ -6,7 +6,7 @@ import pytest
 
 from oms import risk
 from sequencer import messages as M
-from tests.oms_harness import PX, Harness, state
+from tests.oms_harness import PX, Harness
 
 
 def working_parent(h, cl="c1", qty=1000, **kw):
@@ -236,6 +236,7 @@ def test_a_cancel_reject_saying_the_child_is_over_finishes_the_parent_s_request(
     h = Harness()
     pid = _waiting_on_a_child(h)
     got = h.send(M.VenueCancelReject("k1", "too late", ord_status="4", reason=0, response_to="1"))
+    assert h.om.parents[pid].done
     [er] = [m for m in got if isinstance(m, M.ExecReport)]
     assert (er.exec_type, er.ord_status, er.cl_ord_id) == ("4", "4", "x1")
 
