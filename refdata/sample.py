@@ -43,9 +43,20 @@ def _hhmm(s: int) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
 
-def write_sample(out: str, n_symbols: int = 8, seed: int = 1) -> list[str]:
+# the clients the day's simulators and the post-trade jobs know: CAT needs each one's FDID and account holder type
+CLIENTS = ["client:str,fdid:str,account_holder_type:str,name:str",
+           "CLIENT1,FDID-C1-0001,A,Sample Pension Fund",
+           "CLIENT2,FDID-C2-0002,A,Sample Asset Manager",
+           "BENCH,FDID-BENCH,P,Benchmark harness (firm)"]
+
+
+def write_sample(out: str, n_symbols: int = 8, seed: int = 1, force: bool = False) -> list[str]:
+    """Write a sample set into ``out``. A directory that already holds reference data is left alone unless
+    ``force``: someone's hand edits are not overwritten silently."""
     if not 1 <= n_symbols <= 500:
         raise ValueError(f"--symbols must be between 1 and 500, not {n_symbols}")
+    if not force and os.path.isdir(out) and any(f.endswith(".csv") for f in os.listdir(out)):
+        raise ValueError(f"{out} already holds reference data; give --force to overwrite it")
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     symbols = [TICKERS[i] if i < len(TICKERS) else f"SYM{i:03d}" for i in range(n_symbols)]
@@ -72,6 +83,7 @@ def write_sample(out: str, n_symbols: int = 8, seed: int = 1) -> list[str]:
         curves += [f"{name},{_hhmm(OPEN_S + i * BIN_S)},{x}" for i, x in enumerate(w)]
         curves.append(f"{name},CLOSE,{CLOSE_AUCTION_BP}")
     files["volume_curves.csv"] = curves
+    files["clients.csv"] = CLIENTS
     for name, lines in files.items():
         with open(os.path.join(out, name), "w") as f:
             f.write("\n".join(lines) + "\n")

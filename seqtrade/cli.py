@@ -70,7 +70,7 @@ def cmd_fix_echo(a) -> int:
 
 def cmd_refdata_sample(a) -> int:
     from refdata.sample import write_sample
-    files = write_sample(a.out, a.symbols, a.seed)
+    files = write_sample(a.out, a.symbols, a.seed, a.force)
     print(f"wrote {', '.join(files)} to {a.out} ({a.symbols} symbols, seed {a.seed})")
     return 0
 
@@ -78,6 +78,11 @@ def cmd_refdata_sample(a) -> int:
 def cmd_refdata_check(a) -> int:
     from refdata.load import load_dir
     rd = load_dir(a.dir)
+    clients = next((t for t in rd.extra if t.name == "clients"), None)
+    if clients is None:      # the post-trade jobs need it: CAT's firmDesignatedID and accountHolderType come from it
+        print(f"seqtrade refdata check: {a.dir}: no clients.csv (client,fdid,account_holder_type,name): the CAT job "
+              f"needs each client's firmDesignatedID", file=sys.stderr)
+        return 2
     print(f"{a.dir}: {len(rd.securities)} securities, {len(rd.venues)} venues, {len(rd.curves)} volume curves, "
           f"extra tables: {', '.join(t.name for t in rd.extra) or 'none'}; sha256 {rd.content_hash}")
     for c in rd.curves.values():
@@ -307,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--symbols", type=int, default=8)
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--force", action="store_true", help="overwrite reference data already in --out")
     r.set_defaults(fn=cmd_refdata_sample)
     r = rf.add_parser("check", help="load and validate a reference data directory")
     r.add_argument("dir")

@@ -22,8 +22,25 @@ def sample(tmp_path):
 
 def test_the_shipped_sample_is_what_the_generator_writes(tmp_path):
     write_sample(str(tmp_path))
-    for f in ("securities.csv", "venues.csv", "symbol_stats.csv", "volume_curves.csv", "borrow.csv"):
+    for f in ("securities.csv", "venues.csv", "symbol_stats.csv", "volume_curves.csv", "borrow.csv", "clients.csv"):
         assert (tmp_path / f).read_bytes() == open(f"refdata/sample/{f}", "rb").read(), f
+
+
+def test_sample_never_overwrites_without_force_and_check_wants_the_clients_table(tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "rd"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "seqtrade", "refdata", *a], capture_output=True,  # noqa
+                                    text=True, timeout=60)
+    assert run("sample", "--out", str(out)).returncode == 0
+    (out / "securities.csv").write_text((out / "securities.csv").read_text() + "# my edit\n")
+    again = run("sample", "--out", str(out))
+    assert again.returncode == 2 and "--force" in again.stderr and "my edit" in (out / "securities.csv").read_text()
+    assert run("sample", "--out", str(out), "--force").returncode == 0
+    assert run("check", str(out)).returncode == 0
+    (out / "clients.csv").unlink()
+    no_clients = run("check", str(out))
+    assert no_clients.returncode == 2 and "clients.csv" in no_clients.stderr
 
 
 def test_volume_curve_is_u_shaped_like_us_equities(sample):
