@@ -159,6 +159,7 @@ def main() -> int:
             c.start("oms", "app", "run", "oms", "--config", c.config)
             c.start("algo", "app", "run", "algo", "--config", c.config)
             c.run("refdata", "publish", os.path.join(d, "refdata"), "--config", c.config)
+            c.submit("refdata", M.RiskLimits("*"))   # the firm's limits, explicitly: the OMS fails closed
             results = asyncio.run(run(c, os.path.join(d, "refdata"), *ports["XNAS"], rates, a.seconds))
         finally:
             c.stop_all()

@@ -3,7 +3,7 @@
 Every refusal is a ``Refusal`` with a FIX OrdRejReason (4.4 values), our own stable reason code, and a text a
 person can act on. Codes:
 
-    KILL_SWITCH  UNKNOWN_SYMBOL  HALTED  RESTRICTED  BAD_ORDER  SHORT_NO_LOCATE  MAX_QTY  MAX_NOTIONAL
+    NO_LIMITS  KILL_SWITCH  UNKNOWN_SYMBOL  HALTED  RESTRICTED  BAD_ORDER  SHORT_NO_LOCATE  MAX_QTY  MAX_NOTIONAL
     PRICE_COLLAR  NO_REFERENCE_PRICE  DUPLICATE_ORDER  THROTTLE  CREDIT_CLIENT  CREDIT_FIRM  UNSUPPORTED_TIF
     and for child orders (``check_child``, on every child and child replace before it goes to a venue):
     KILL_SWITCH  HALTED  RESTRICTED  ERRONEOUS_PRICE  PRICE_COLLAR  NO_REFERENCE_PRICE  MAX_QTY  MAX_NOTIONAL
@@ -113,7 +113,7 @@ class PreTradeRisk:
         """Check a NewOrder. Returns ``(refusal or None, notional price)``: the price its open quantity counts at
         (its limit, or the reference price for a market order)."""
         self._note_order(o, now)  # every order counts toward the throttle and the duplicate window
-        for check in (self._kill, self._symbol, self._order_shape, self._short):
+        for check in (self._configured, self._kill, self._symbol, self._order_shape, self._short):
             r = check(o)
             if r:
                 return r, 0
@@ -208,6 +208,14 @@ class PreTradeRisk:
 
     def _kill(self, o):
         return self._kill_client(o.client)
+
+    def _configured(self, o):
+        """Fail closed: an order from a client with no limits of its own, when the firm has none either, is refused
+        (a firm record, even one that sets no limit, is the cluster file saying so explicitly)."""
+        if o.client not in self.limits and FIRM not in self.limits:
+            return Refusal(REJ_OTHER, "NO_LIMITS", f"no risk limits for client {o.client} or the firm: publish "
+                                                   f"[risk.firm] (or [risk.{o.client}]) before trading")
+        return None
 
     def _symbol(self, o):
         sec = self.market.securities.get(o.symbol)

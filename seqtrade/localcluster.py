@@ -91,6 +91,31 @@ class LocalCluster:
             raise RuntimeError(f"seqtrade {' '.join(args)} failed: {out.stderr or out.stdout}")
         return out.stdout
 
+    def submit(self, app: str, *msgs) -> None:
+        """Submit messages as ``app`` (its credentials from this cluster), e.g. the day's risk limits as the
+        reference data publisher, and return once the last one is sequenced."""
+        from sequencer import messages as M
+
+        async def go():
+            seen = asyncio.Event()
+            last = {}
+
+            def on_records(recs):
+                if any(r.source == app and r.source_seq >= last.get("n", 1 << 62) for r in recs):
+                    seen.set()
+            conn, welcome = await connect("127.0.0.1", self.port, app, self.apps[app]["password"],
+                                          on_records=on_records)
+            conn.subscribe(welcome.head_seq + 1)
+            n = welcome.last_source_seq
+            for m in msgs:
+                n += 1
+                conn.submit(n, M.tag_of(m), M.encode(m))
+            last["n"] = n
+            conn.flush()
+            await asyncio.wait_for(seen.wait(), 10)
+            conn.close()
+        asyncio.run(go())
+
     def stop(self, name: str) -> int:
         return procs.stop(self.procs.pop(name))
 

@@ -7,7 +7,9 @@ PX = M.PRICE_SCALE
 
 
 class Harness:
-    def __init__(self, securities=("AAPL", "MSFT"), limits=()):
+    def __init__(self, securities=("AAPL", "MSFT"), limits=(M.RiskLimits("*"),)):
+        """``limits``: the risk records published first; the default is an explicit firm record that sets no limit
+        (with none at all the OMS refuses every order: it fails closed)."""
         self.om = OrderManager()
         self.seq = 0
         self.now = T0

@@ -65,6 +65,7 @@ def cluster(tmp_path_factory):
     try:
         c.start("oms", "app", "run", "oms", "--config", c.config)
         c.run("refdata", "publish", str(d / "refdata"), "--config", c.config)
+        c.submit("refdata", M.RiskLimits("*"))      # the firm's limits: set explicitly (the OMS fails closed)
         fix, md = ports["XNAS"]
         c.start("venue", "venue", "--id", "XNAS", "--refdata", str(d / "refdata"), "--speed", "20", "--begin",
                 "FIX.4.4", "--fix-port", str(fix), "--md-port", str(md), wait_port=fix)

@@ -79,6 +79,7 @@ def test_open_orders_are_cancelled_back_at_the_close_on_sequenced_time(tmp_path)
     c = MemoryCluster(str(tmp_path), start_ns=T0, close_ns=close)
     c.add(OmsApp())
     c.inject("refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
+    c.inject("refdata", M.RiskLimits("*"))                    # set explicitly: the OMS fails closed without any
     c.inject("clientgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))
     c.run()
     c.advance(close - 1)
@@ -110,6 +111,7 @@ def test_the_oms_checks_the_source_again_and_a_replay_does_the_same(tmp_path):
     c = MemoryCluster(str(tmp_path), start_ns=T0, roles=ROLES, enforce=False)
     c.add(OmsApp())
     c.inject("refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
+    c.inject("refdata", M.RiskLimits("*"))                    # set explicitly: the OMS fails closed without any
     c.inject("mdgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))
     c.inject("mdgw", M.KillSwitch("*", True, cancel_open=True))
     c.inject("clientgw", M.NewOrder("acme", "B", "AAPL", "1", 1000, "2", 100 * PX))

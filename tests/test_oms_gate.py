@@ -270,3 +270,14 @@ def test_venue_cancel_rejects_carry_the_venue_s_status_reason_and_response_to():
     m = mapping.venue_event("9", {37: "O", 11: "k1.1", 41: "k1", 39: "2", 102: "0", 434: "1", 58: "filled"}, "k1",
                             "FIX.4.4")
     assert (m.ord_status, m.reason, m.response_to, m.text) == ("2", 0, "1", "filled")
+
+
+def test_risk_fails_closed_without_any_limits():
+    h = Harness(limits=())                                  # nothing published: not the client's, not the firm's
+    er = h.new(cl="a")
+    assert (er.exec_type, er.risk_code) == ("8", "NO_LIMITS") and "[risk.firm]" in er.text
+    h.send(M.RiskLimits("acme", credit_limit_px=10**9 * PX))   # the client's own record is enough
+    assert h.new(cl="b").exec_type == "0"
+    assert h.new(cl="c", client="other").risk_code == "NO_LIMITS"
+    h.send(M.RiskLimits("*"))                               # a firm record that sets no limit: explicit, so allowed
+    assert h.new(cl="d", client="other").exec_type == "0"
