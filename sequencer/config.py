@@ -128,6 +128,15 @@ def _check(text, path, table, data: dict, schema: dict):
                               f"[{table}] {key} must be a {names}, not {type(val).__name__} {val!r}")
 
 
+def _seconds(hhmmss: str) -> int | None:
+    """Seconds after midnight of ``HH:MM[:SS]``, or None if it is not a time of day (16:60, 24:00)."""
+    parts = [int(x) for x in hhmmss.split(":")]
+    h, m, s = parts[0], parts[1], parts[2] if len(parts) > 2 else 0
+    if h > 23 or m > 59 or s > 59:
+        return None
+    return (h * 60 + m) * 60 + s
+
+
 def load(path: str) -> SequencerConfig:
     try:
         with open(path, "rb") as f:
@@ -165,8 +174,12 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
                           f"trading_day must be YYYYMMDD, not {cfg.trading_day!r}")
     for k in ("clock_start", "market_open", "market_close"):
         v = getattr(cfg, k)
-        if v and not re.fullmatch(r"\d\d:\d\d(:\d\d)?", v):
-            raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be HH:MM[:SS], not {v!r}")
+        if v and (not re.fullmatch(r"\d\d:\d\d(:\d\d)?", v) or _seconds(v) is None):
+            raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be a time of day HH:MM[:SS] "
+                                                                     f"(00:00 to 23:59:59), not {v!r}")
+    if cfg.market_open and cfg.market_close and _seconds(cfg.market_open) >= _seconds(cfg.market_close):
+        raise ConfigError(path, find_line(text, "sequencer", "market_close"),
+                          f"market_close {cfg.market_close} must be after market_open {cfg.market_open}")
     for k in ("clock_interval_ms", "port", "max_subscriber_lag_bytes"):
         if getattr(cfg, k) <= 0:
             raise ConfigError(path, find_line(text, "sequencer", k), f"{k} must be positive")

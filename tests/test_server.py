@@ -360,3 +360,15 @@ def test_a_port_out_of_range_is_a_config_error_not_a_bind_traceback(tmp_path):
     p.write_text('[sequencer]\nport = 99999\n[apps.a]\npassword = "x"\n')
     with pytest.raises(config.ConfigError, match=r"c.toml:2: port must be 1..65535"):
         config.load(str(p))
+
+
+@pytest.mark.parametrize("line, text", [
+    ('market_close = "16:60"', "market_close must be a time of day"),
+    ('market_open = "24:00"', "market_open must be a time of day"),
+    ('market_open = "16:00"\nmarket_close = "09:30"', "must be after market_open"),
+])
+def test_a_day_s_times_are_checked_before_anything_starts(tmp_path, line, text):
+    p = tmp_path / "c.toml"
+    p.write_text(f'[sequencer]\nport = 7700\n{line}\n[apps.a]\npassword = "x"\n')
+    with pytest.raises(config.ConfigError, match=rf"c.toml:\d+: .*{text}"):
+        config.load(str(p))
