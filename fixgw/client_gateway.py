@@ -26,11 +26,12 @@ from .route import Route
 from .session import SessionConfig
 from .tcp import Acceptor
 
-_CLIENT_IN = frozenset(M.TAG_OF_CLASS[t] for t in (M.NewOrder, M.CancelRequest, M.ReplaceRequest))
-_OMS_OUT = frozenset(M.TAG_OF_CLASS[t] for t in (M.ExecReport, M.CancelReject))
+_CLIENT_IN = frozenset(M.TAG_OF_CLASS[t] for t in (M.NewOrder, M.CancelRequest, M.ReplaceRequest,
+                                                    M.MassCancelRequest))
+_OMS_OUT = frozenset(M.TAG_OF_CLASS[t] for t in (M.ExecReport, M.CancelReject, M.MassCancelReport))
 _REJECT = M.TAG_OF_CLASS[M.FixReject]
 _EXEC_REPORT = M.TAG_OF_CLASS[M.ExecReport]
-ORDER_TYPES = ("D", "F", "G", "H")
+ORDER_TYPES = ("D", "F", "G", "H", "q")   # q OrderMassCancelRequest: FIX 4.4 (4.2 has no such message)
 
 
 class ClientSession:

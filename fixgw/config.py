@@ -16,7 +16,7 @@ errors that name the file and the line.
     client = "CLIENT1"             (the client on the stream; default the target)
     account = "ACC1"               (optional: the only Account (1) this session may use; the default for orders)
     role = "orders"                ("orders" or "dropcopy")
-    allowed = ["D", "F", "G", "H"] (message types the session may send)
+    allowed = ["D", "F", "G", "H", "q"] (message types the session may send; q OrderMassCancelRequest is 4.4 only)
     clients = []                   (drop copy: only these clients; empty = all)
     heartbeat_s = 30               username = ""   password = ""   (4.4 Logon credentials, optional)
 

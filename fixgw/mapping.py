@@ -47,7 +47,8 @@ def values_of(fields) -> dict[int, str]:
 
 BIZ_CONDITIONAL_MISSING = 5   # BusinessRejectReason: conditionally required field missing
 # what seqtrade needs of each client request beyond what FIX requires (4.4 makes Symbol and OrderQty optional)
-NEEDED = {"D": (11, 55, 54, 38, 40), "F": (11, 41, 55, 54), "G": (11, 41, 55, 54, 38, 40), "H": (11,)}
+NEEDED = {"D": (11, 55, 54, 38, 40), "F": (11, 41, 55, 54), "G": (11, 41, 55, 54, 38, 40), "H": (11,),
+          "q": (11, 530)}
 _NAMES = {19: "ExecRefID", 11: "ClOrdID", 41: "OrigClOrdID", 55: "Symbol", 54: "Side", 38: "OrderQty", 40: "OrdType", 31: "LastPx",
           32: "LastQty", 17: "ExecID", 150: "ExecType"}
 
@@ -138,6 +139,8 @@ def client_request(msgtype: str, v: dict, client: str, account: str):
         return M.ReplaceRequest(client, v[11], v[41], v[55], v[54], _qty(v, 38), v[40], _limit_px(v))
     if msgtype == "H":
         return M.StatusRequest(client, v[11], v.get(55, ""), v.get(54, ""))
+    if msgtype == "q":
+        return M.MassCancelRequest(client, v[11], v[530], v.get(55, ""), v.get(54, ""))
     raise MappingError(35, f"message type {msgtype} is not supported on this session", BIZ_UNSUPPORTED)
 
 
@@ -225,7 +228,18 @@ def client_out(m, begin: str, account: str = "", peer=None) -> tuple[str, list]:
         return "8", execution_report(m, begin, account, peer)
     if isinstance(m, M.CancelReject):
         return "9", cancel_reject(m, begin)
+    if isinstance(m, M.MassCancelReport):
+        return "r", mass_cancel_report(m)
     return "j", business_reject(m)
+
+
+def mass_cancel_report(r: M.MassCancelReport) -> list:
+    """OrderMassCancelReport (35=r, FIX 4.4)."""
+    body = [(11, r.cl_ord_id), (37, r.mass_id), (530, r.scope), (531, r.response)]
+    if r.reject_reason >= 0:
+        body.append((532, r.reject_reason))
+    body.append((533, r.affected))
+    return body + ([(58, r.text)] if r.text else [])
 
 
 # -- venue side -------------------------------------------------------------------------------------------------

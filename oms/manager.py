@@ -216,6 +216,22 @@ class OrderManager:
         self._begin_change(p, Pending("replace", m.cl_ord_id, m.qty, m.px, m.ord_type, notional_px),
                            S.PENDING_REPLACE, "client replace")
 
+    def _mass_cancel(self, m: M.MassCancelRequest):
+        """OrderMassCancelRequest: every open order of the client (or of one symbol) is cancelled as if the client had
+        asked for each (its open children first), and one report says how many. FIX 4.4 MassCancelRequestType 1
+        (by security) and 7 (all orders) are supported; others are refused with MassCancelRejectReason 0."""
+        mass_id = f"M{self.seq}"
+        if m.scope not in ("1", "7") or (m.scope == "1" and not m.symbol):
+            self._out.append(M.MassCancelReport(m.client, m.cl_ord_id, mass_id, m.scope, "0", 0,
+                                                f"MassCancelRequestType {m.scope!r} is not supported (1 by security "
+                                                f"with a Symbol, 7 all orders)", reject_reason=0))
+            return
+        hit = [p for p in self.parents.values() if p.client == m.client and not p.done and p.pending is None
+               and not p.ending and (m.scope == "7" or p.symbol == m.symbol)]
+        self._out.append(M.MassCancelReport(m.client, m.cl_ord_id, mass_id, m.scope, m.scope, len(hit)))
+        for p in hit:
+            self._end(p, "mass", f"mass cancel {m.cl_ord_id}")
+
     def _status_request(self, m: M.StatusRequest):
         order_id = self.by_cl_ord_id.get((m.client, m.cl_ord_id))
         p = self.parents.get(order_id) if order_id else None
@@ -601,7 +617,7 @@ class OrderManager:
         M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _symbol_status,
         M.RiskLimits: _limits, M.KillSwitch: _kill, M.EndOfDay: _end_of_day,
         M.NewOrder: _new_order, M.CancelRequest: _cancel_request, M.ReplaceRequest: _replace_request,
-        M.StatusRequest: _status_request,
+        M.StatusRequest: _status_request, M.MassCancelRequest: _mass_cancel,
         M.ChildNewRequest: _child_new, M.ChildCancelRequest: _child_cancel, M.ChildReplaceRequest: _child_replace,
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,

@@ -147,6 +147,29 @@ class ExecReport(Msg, tag=110):
     exec_ref_id: str = ""            # ExecRefID (19): the fill a trade cancel (H) or correct (G) refers to
 
 
+class MassCancelRequest(Msg, tag=104):
+    """A client's OrderMassCancelRequest (FIX 4.4 35=q): every open order of the client (``scope`` "7"), or of one
+    symbol ("1", MassCancelRequestType 530)."""
+    client: str
+    cl_ord_id: str
+    scope: str
+    symbol: str = ""
+    side: str = ""
+
+
+class MassCancelReport(Msg, tag=112):
+    """The OMS's answer (35=r): ``response`` is MassCancelResponse (531): "0" refused, else the scope done;
+    ``affected`` the orders it cancels (each also gets its own Canceled report)."""
+    client: str
+    cl_ord_id: str
+    mass_id: str
+    scope: str
+    response: str
+    affected: int
+    text: str = ""
+    reject_reason: int = -1          # MassCancelRejectReason (532) when refused
+
+
 class CancelReject(Msg, tag=111):
     client: str
     order_id: str
@@ -467,7 +490,8 @@ class Blob(Msg, tag=903):
 # Every concrete message type, in tag order. Adding a type means adding it here too.
 ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart, SourceRights,
-    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, ExecReport, CancelReject,
+    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, ExecReport, CancelReject,
+    MassCancelReport,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
     VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd,
     FixSessionMark, FixReject,

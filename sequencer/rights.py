@@ -32,10 +32,11 @@ SEQUENCER_ONLY = frozenset(M.TAG_OF_CLASS[t] for t in (M.Clock, M.ClockSample, M
                                                        M.SourceRights))
 
 _ROLES = {
-    "oms": (M.ExecReport, M.CancelReject, M.ChildOrder, M.ChildCancel, M.ChildReplace, M.ChildRefused, M.OmsAlert),
+    "oms": (M.ExecReport, M.CancelReject, M.MassCancelReport, M.ChildOrder, M.ChildCancel, M.ChildReplace, M.ChildRefused, M.OmsAlert),
     "algo": (M.ChildNewRequest, M.ChildCancelRequest, M.ChildReplaceRequest, M.AlgoPause, M.AlgoEnd, M.MdSubscribe,
              M.OmsAlert),
-    "client-gateway": (M.NewOrder, M.CancelRequest, M.ReplaceRequest, M.StatusRequest, M.FixReject,
+    "client-gateway": (M.NewOrder, M.CancelRequest, M.ReplaceRequest, M.StatusRequest, M.MassCancelRequest,
+                       M.FixReject,
                        M.FixSessionMark),
     "venue-gateway": (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,
                       M.VenueSession, M.VenueTradeCorrection, M.OmsAlert, M.FixSessionMark),

@@ -281,3 +281,26 @@ def test_risk_fails_closed_without_any_limits():
     assert h.new(cl="c", client="other").risk_code == "NO_LIMITS"
     h.send(M.RiskLimits("*"))                               # a firm record that sets no limit: explicit, so allowed
     assert h.new(cl="d", client="other").exec_type == "0"
+
+
+def test_order_mass_cancel_by_client_and_by_symbol():
+    h = Harness()
+    a = working_parent(h, cl="a")
+    b = working_parent(h, cl="b", sym="MSFT")
+    c = working_parent(h, cl="c", client="other")
+    got = h.send(M.MassCancelRequest("acme", "m1", "1", "MSFT"))     # by security
+    [rep] = [m for m in got if isinstance(m, M.MassCancelReport)]
+    assert (rep.response, rep.affected) == ("1", 1)
+    assert [(e.order_id, e.exec_type) for e in got if isinstance(e, M.ExecReport)] == [(b, "4")]
+    got = h.send(M.MassCancelRequest("acme", "m2", "7"))              # all of this client's orders
+    [rep] = [m for m in got if isinstance(m, M.MassCancelReport)]
+    assert (rep.response, rep.affected) == ("7", 1)
+    assert [(e.order_id, e.exec_type) for e in got if isinstance(e, M.ExecReport)] == [(a, "4")]
+    assert not h.om.parents[c].done                                    # another client's order is untouched
+    [rep] = h.send(M.MassCancelRequest("acme", "m3", "3"))            # by product: not supported
+    assert (rep.response, rep.reject_reason, rep.affected) == ("0", 0, 0)
+    from fixgw import mapping
+    body = dict(mapping.mass_cancel_report(rep))
+    assert (body[531], body[532], body[533]) == ("0", 0, 0)
+    req = mapping.client_request("q", {11: "m9", 530: "7"}, "acme", "")
+    assert req == M.MassCancelRequest("acme", "m9", "7", "", "")

@@ -344,3 +344,19 @@ def test_quickfix_client_missing_reports_after_a_reconnect_asks_and_gets_them_re
                           what="the resent reports")
     assert all(122 in m for m in resent) and any(m.get(11) == "G-1" for m in resent)
     assert client.rejects_sent() == []                    # resends and gap fills valid for QuickFIX too
+
+
+def test_quickfix_client_mass_cancel_gets_its_report_and_every_order_canceled(day):
+    c, client, venue, stream, _ = day
+    sid = sid_of(client, "FIX.4.4")
+    for cl in ("Q-1", "Q-2"):
+        client.send("FIX.4.4", "D", nos(cl, 100), sid)
+        client.until(lambda p, cl=cl: ers(p, "FIX.4.4", cl), what=f"New {cl}")
+    client.send("FIX.4.4", "q", [(11, "MASS-1"), (530, "7"), (60, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()))],
+                sid)
+    [rep] = client.until(lambda p: [m for m in p.app_in if m.get(35) == "r" and m.get(11) == "MASS-1"],
+                         what="OrderMassCancelReport")
+    assert rep[531] == "7" and int(rep[533]) >= 2
+    for cl in ("Q-1", "Q-2"):
+        client.until(lambda p, cl=cl: [m for m in ers(p, "FIX.4.4", cl) if m[39] == "4"], what=f"{cl} canceled")
+    assert client.rejects_sent() == []
