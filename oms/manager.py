@@ -281,7 +281,9 @@ class OrderManager:
             if p.ending and not p.done:
                 self._complete(p)
         elif p.ending:
-            p.status = S.EXPIRED if p.ending == "expire" else S.CANCELED
+            # a DAY order at the close and a GTD order at its ExpireTime ran out of time in force: Expired (FIX
+            # ExecType/OrdStatus C); a kill switch, a mass cancel or the algo ending it: Canceled
+            p.status = S.EXPIRED if p.ending in ("expire", "eod") else S.CANCELED
             self._expose(p)
             self._report(p, p.status, text=p.ending_text)
 

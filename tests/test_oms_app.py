@@ -63,7 +63,7 @@ def test_oms_day_is_deterministic_and_correct(tmp_path):
     for e in ers:
         by_order.setdefault(e.order_id, []).append((e.exec_type, e.ord_status, e.cum_qty, e.leaves_qty))
     assert by_order["O4"] == [("0", "0", 0, 1000), ("F", "1", 600, 400), ("E", "E", 600, 400),
-                              ("F", "E", 700, 300), ("5", "1", 700, 100), ("4", "4", 700, 0)]
+                              ("F", "E", 700, 300), ("5", "1", 700, 100), ("C", "C", 700, 0)]   # DAY: expired
     assert by_order["O6"] == [("0", "0", 0, 500), ("F", "1", 200, 300), ("C", "C", 200, 0)]
     assert runner.app.om.risk.exposure["acme"] == 600 * 100 * PX + 100 * 99 * PX + 200 * 99 * PX
 
@@ -88,7 +88,8 @@ def test_open_orders_are_cancelled_back_at_the_close_on_sequenced_time(tmp_path)
     c.advance(close)
     c.close()
     last = ers()[-1]
-    assert (last.exec_type, last.ord_status, last.text) == ("4", "4", "market close")
+    # a DAY order at the close ran out of its time in force: Expired, not Canceled (the audit's finding)
+    assert (last.exec_type, last.ord_status, last.text) == ("C", "C", "market close")
 
 
 ROLES = {"refdata": ["refdata"], "clientgw": ["client-gateway"], "mdgw": ["marketdata"], "oms": ["oms"]}

@@ -155,16 +155,17 @@ def test_expiry_waits_for_children():
     assert state(x) == ("C", "C", 0, 0)
 
 
-def test_end_of_day_cancels_everything_back():
+def test_end_of_day_ends_everything_as_expired():
     h = Harness()
     a = h.new(cl="A")
     b = h.new(cl="B", qty=500)
     h.child(a.order_id, "k1", 400)
     got = h.send(M.EndOfDay())
     assert [type(m).__name__ for m in got] == ["ChildCancel", "ExecReport"]  # B has no children: done at once
-    assert state(got[1]) == ("4", "4", 0, 0) and got[1].cl_ord_id == "B" and got[1].text == "end of day"
+    # DAY orders at the close ran out of their time in force: Expired (C), not Canceled
+    assert state(got[1]) == ("C", "C", 0, 0) and got[1].cl_ord_id == "B" and got[1].text == "end of day"
     [x] = h.send(M.VenueCanceled("k1"))
-    assert state(x) == ("4", "4", 0, 0) and x.cl_ord_id == "A"
+    assert state(x) == ("C", "C", 0, 0) and x.cl_ord_id == "A"
 
 
 def test_duplicate_venue_fill_applied_once():
