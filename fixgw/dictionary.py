@@ -237,7 +237,7 @@ class Dictionary:
                                                    f"{', '.join(sorted(enum))}")
         return None
 
-    def _fast_spec(self, msgtype: bytes, v: Validation):
+    def _fast_spec(self, msgtype: bytes):
         """(tag bytes -> value check or True, required tag bytes) for a message without groups or surprises."""
         spec = self.messages[msgtype.decode()]
         checks = {}
@@ -259,9 +259,10 @@ class Dictionary:
         required = tuple(str(t).encode() for t in self.header.required + spec.required + self.trailer.required)
         return checks, required, frozenset(str(t).encode() for t in self.header.fields)
 
-    def _valid_fast(self, fields: list, v: Validation) -> str | None:
+    def _valid_fast(self, fields: list, v: Validation = STRICT) -> str | None:
         """The MsgType when a message is plainly valid (the common case, checked in one pass), else None: then the
-        full check finds and names the problem (or, with lenient settings, lets it through)."""
+        full check finds and names the problem (or, with lenient settings, lets it through). Plainly valid is valid
+        under any settings, so ``v`` changes nothing here; it is taken for symmetry with ``validate``."""
         if len(fields) < 4 or fields[-1][0] != b"10":
             return None
         mt = fields[2][1]
@@ -269,7 +270,7 @@ class Dictionary:
         if spec is None:
             if mt.decode(errors="replace") not in self.messages:
                 return None
-            spec = self._fast[mt] = self._fast_spec(mt, v)
+            spec = self._fast[mt] = self._fast_spec(mt)
         checks, required, header = spec
         seen = set()
         in_body = False
@@ -366,7 +367,7 @@ class Dictionary:
             group = part.groups.get(tag)
             i += 1
             if group is not None and value:
-                i, p = self._group(group, int(value), tags, fields, i, v)
+                i, p = self._group(group, int(value), tags, fields, i)
                 if p:
                     return msgtype, p
         for part in (header, spec, trailer):
@@ -376,7 +377,7 @@ class Dictionary:
                                                                    f"({self.fields[tag][0]}) missing")
         return msgtype, None
 
-    def _group(self, g: Group, count: int, tags: list, fields: list, i: int, v: Validation) -> tuple[int, Problem | None]:
+    def _group(self, g: Group, count: int, tags: list, fields: list, i: int) -> tuple[int, Problem | None]:
         """Read the instances of group ``g`` starting at ``i``: each starts with the delimiter, members appear once per
         instance and in order, nested groups recurse; the number of instances must equal the count."""
         instances = 0
@@ -408,7 +409,7 @@ class Dictionary:
             i += 1
             sub = g.groups.get(tag)
             if sub is not None and value:
-                i, p = self._group(sub, int(value), tags, fields, i, v)
+                i, p = self._group(sub, int(value), tags, fields, i)
                 if p:
                     return i, p
         if instances:

@@ -518,9 +518,7 @@ class OrderManager:
         p = self.parents[c.parent_id]
         p.cum_qty += new_qty - old_qty
         p.cum_notional += new_qty * new_px - old_qty * old_px
-        if p.status == S.FILLED and p.cum_qty < p.qty:
-            p.status = p.working_status()          # a bust reopens what it un-fills
-        elif not p.done:
+        if not p.done or (p.status == S.FILLED and p.cum_qty < p.qty):   # a bust reopens what it un-fills
             p.status = p.working_status()
         self._expose(p)
         ref = p.fill_reports.get(f"{c.child_id} {m.ref_exec_id}", "")

@@ -91,11 +91,13 @@ class PreTradeRisk:
         self.exposure: dict[str, int] = {}        # client or FIRM -> gross open + executed notional (px units)
         self._recent: dict[str, deque] = {}       # client -> ts of recent orders (throttle)
         self._child_recent: dict[str, deque] = {} # client -> ts of recent child orders
+        self._effective: dict[str, RiskLimits | None] = {}   # client -> merged limits (cleared when limits change)
         self._dups: dict[str, deque] = {}         # client -> (ts, symbol, side, qty, px) within the dup window
 
     # -- state changes ----------------------------------------------------------------------------------------
     def set_limits(self, lim: RiskLimits) -> None:
         self.limits[lim.client] = lim
+        self._effective.clear()
 
     def set_kill(self, client: str, active: bool, text: str) -> None:
         if active:
@@ -190,14 +192,19 @@ class PreTradeRisk:
     def _lim(self, client: str) -> RiskLimits | None:
         """The limits in force for ``client``: its own record over the firm's, field by field (a value the client's
         record leaves at 0 is the firm's); the firm's own for FIRM."""
+        if client in self._effective:
+            return self._effective[client]
         own = self.limits.get(client)
         firm = self.limits.get(FIRM)
         if client == FIRM or firm is None:
-            return own
-        if own is None:
-            return firm
-        return msgspec.structs.replace(own, **{f: getattr(firm, f) for f in own.__struct_fields__
-                                               if f != "client" and not getattr(own, f)})
+            eff = own
+        elif own is None:
+            eff = firm
+        else:
+            eff = msgspec.structs.replace(own, **{f: getattr(firm, f) for f in own.__struct_fields__
+                                                  if f != "client" and not getattr(own, f)})
+        self._effective[client] = eff
+        return eff
 
     def _kill_client(self, client: str) -> Refusal | None:
         for who in (FIRM, client):
