@@ -24,9 +24,8 @@ from seqtrade.procs import free_port
 from sequencer import messages as M
 
 from . import qfpeer
-from .qfpeer import Peer, base_settings, settings_file, start
+from .qfpeer import RemotePeer, base_settings, settings_file
 
-fix = qfpeer.fix
 SEQ = "SEQTRADE"
 CLIENTS = {"FIX.4.4": "QF44", "FIX.4.2": "QF42"}
 VENUE_OF = {"FIX.4.4": "XNAS", "FIX.4.2": "ARCX"}
@@ -100,13 +99,12 @@ class Stream:
 def day(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("qf"))
     ports = refdata_with_ports(os.path.join(d, "refdata"), {"XNAS": ["S1"], "ARCX": ["S1"]})
-    venue = Peer(venue=True)
     vcfg = settings_file(os.path.join(d, "venue.cfg"), {
         k: v for k, v in base_settings(os.path.join(d, "venue"), "FIX.4.4", "acceptor").items()
         if k != "DataDictionary"}, [
         {"BeginString": b, "SenderCompID": VENUE_OF[b], "TargetCompID": "S1", "SocketAcceptPort": ports[VENUE_OF[b]][0],
          "DataDictionary": qfpeer.dictionary_path(b)} for b in CLIENTS])
-    venue_engine = start(venue, vcfg, "acceptor")
+    venue = RemotePeer(vcfg, "acceptor", venue=True)
     c = LocalCluster(d)
     c.app("oms", **{"class": "apps.oms:OmsApp"})
     for name in ("refdata", "clientgw", "venuegw", "watch"):
@@ -114,14 +112,13 @@ def day(tmp_path_factory):
     c.app("algo", role="algo")         # the test is the algo
     client_port = free_port()
     c.extra = gateway_config(client_port, os.path.join(d, "fixlog"))
-    client = Peer()
     ccfg = settings_file(os.path.join(d, "client.cfg"), {
         k: v for k, v in base_settings(os.path.join(d, "client"), "FIX.4.4", "initiator", ResetOnLogon="Y").items()
         if k != "DataDictionary"}, [
         {"BeginString": b, "SenderCompID": who, "TargetCompID": SEQ, "SocketConnectHost": "127.0.0.1",
          "SocketConnectPort": client_port, "DataDictionary": qfpeer.dictionary_path(b),
          "ResetOnLogon": "Y" if b == "FIX.4.4" else "N"} for b, who in CLIENTS.items()])
-    client_engine = None
+    client = None
     c.start_sequencer()
     try:
         c.start("oms", "app", "run", "oms", "--config", c.config)
@@ -130,18 +127,14 @@ def day(tmp_path_factory):
         c.start("clientgw", "fixgw", "--config", c.config, "--name", "clientgw", wait_port=client_port)
         c.start("venuegw", "fixgw", "--config", c.config, "--name", "venuegw")
         venue.until(lambda p: p.logons >= 2, what="both venue sessions logged on")
-        client_engine = start(client, ccfg, "initiator")
+        client = RemotePeer(ccfg, "initiator")
         client.until(lambda p: p.logons >= 2, what="both client sessions logged on")
         yield c, client, venue, Stream(c.port), ccfg
     finally:
-        if client_engine is not None:
-            client_engine.stop()
+        if client is not None:
+            client.kill()
         c.stop_all()
-        venue_engine.stop()
-
-
-def sid_of(peer: Peer, begin: str):
-    return next(s for s in peer.sessions if s.getBeginString().getValue() == begin)
+        venue.kill()
 
 
 def nos(cl: str, qty: int = 400, px: str = "108.00", extra=()) -> list:
@@ -149,14 +142,13 @@ def nos(cl: str, qty: int = 400, px: str = "108.00", extra=()) -> list:
             (38, qty), (40, "2"), (44, px), (59, "0"), *extra]
 
 
-def ers(peer: Peer, begin: str, cl: str | None = None) -> list[dict]:
+def ers(peer: RemotePeer, begin: str, cl: str | None = None) -> list[dict]:
     return [m for m in peer.app_in if m.get(35) == "8" and m.get(8) == begin and (cl is None or m.get(11) == cl)]
 
 
 @pytest.mark.parametrize("begin", ["FIX.4.4", "FIX.4.2"])
 def test_quickfix_client_orders_of_each_kind_reach_it_valid(day, begin):
     c, client, venue, stream, _ = day
-    sid = sid_of(client, begin)
     tag = begin[-1]
     kinds = {f"L{tag}-{i}": [] for i in range(1, 6)}
     kinds[f"V{tag}"] = [(847, "1")]                                  # VWAP
@@ -164,16 +156,16 @@ def test_quickfix_client_orders_of_each_kind_reach_it_valid(day, begin):
     kinds[f"T{tag}"] = [(847, "1001")]                               # TWAP (our bilateral value)
     kinds[f"U{tag}"] = [(847, "1"), (9003, "25")]                    # VWAP with a user-defined tag of our spec
     for cl, extra in kinds.items():
-        client.send(begin, "D", nos(cl, extra=extra), sid)
+        client.send(begin, "D", nos(cl, extra=extra))
     for cl in kinds:
         client.until(lambda p, cl=cl: ers(p, begin, cl), what=f"ER New for {cl}")
     # cancel one, replace one, ask the status of one
     now = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime())
     client.send(begin, "F", [(41, f"L{tag}-1"), (11, f"L{tag}-1c"), (55, "AAPL"), (54, "1"), (60, now),
-                             (38, 400)], sid)
+                             (38, 400)])
     client.send(begin, "G", [(41, f"L{tag}-2"), (11, f"L{tag}-2r"), (21, "1"), (55, "AAPL"), (54, "1"), (60, now),
-                             (38, 500), (40, "2"), (44, "107.50")], sid)
-    client.send(begin, "H", [(11, f"L{tag}-3"), (55, "AAPL"), (54, "1")], sid)
+                             (38, 500), (40, "2"), (44, "107.50")])
+    client.send(begin, "H", [(11, f"L{tag}-3"), (55, "AAPL"), (54, "1")])
     canceled = client.until(lambda p: [m for m in ers(p, begin, f"L{tag}-1c") if m[39] == "4"], what="Canceled")
     replaced = client.until(lambda p: [m for m in ers(p, begin, f"L{tag}-2r") if m[150] == "5"], what="Replaced")
     # the reply to a status request: ExecType I (4.4), ExecTransType 3 Status (4.2)
@@ -205,19 +197,15 @@ def test_quickfix_client_orders_of_each_kind_reach_it_valid(day, begin):
 
 def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(day):
     c, client, venue, stream, _ = day
-    sid = sid_of(client, "FIX.4.4")
-    client.send("FIX.4.4", "D", nos("X-1", 300), sid)
-    client.send("FIX.4.4", "D", nos("X-2", 300), sid)
-    client.send("FIX.4.4", "D", nos("X-3", 300), sid)
+    client.send("FIX.4.4", "D", nos("X-1", 300))
+    client.send("FIX.4.4", "D", nos("X-2", 300))
+    client.send("FIX.4.4", "D", nos("X-3", 300))
     for cl in ("X-1", "X-2", "X-3"):
         client.until(lambda p, cl=cl: ers(p, "FIX.4.4", cl), what=f"New {cl}")
     oid = {cl: ers(client, "FIX.4.4", cl)[0][37] for cl in ("X-1", "X-2", "X-3")}
 
     # X-1's child: acknowledged, never filled, and the venue refuses to cancel it
-    def rest_no_cancel(vsid, o):
-        o["no_cancel"] = True
-        venue.report(vsid, o, "0", "0", 0)
-    venue.on_order = rest_no_cancel
+    venue.venue_behaviour("rest_no_cancel")
     stream.submit(M.ChildNewRequest(oid["X-1"], "KX-1", "XNAS", "AAPL", "1", 300, "2", 108_000_000))
     stream.wait(lambda r: type(r.msg) is M.VenueAck and r.msg.child_id == "KX-1", "VenueAck KX-1")
     stream.submit(M.ChildCancelRequest("KX-1"))
@@ -226,25 +214,14 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     assert "too late" in rej[0].msg.text
 
     # X-2's child: acknowledged, then canceled by the venue on its own
-    def unsolicited(vsid, o):
-        venue.report(vsid, o, "0", "0", 0)
-        venue.report(vsid, o, "4", "4", 0, extra=[(58, "venue closing")])
-    venue.on_order = unsolicited
+    venue.venue_behaviour("unsolicited_cancel")
     stream.submit(M.ChildNewRequest(oid["X-2"], "KX-2", "XNAS", "AAPL", "1", 300, "2", 108_000_000))
     stream.wait(lambda r: type(r.msg) is M.VenueCanceled and r.msg.child_id == "KX-2", "unsolicited VenueCanceled")
 
     # X-3's child: filled in two parts; the venue then corrects the first fill (ExecType G) and busts the second
     # (ExecType H): CumQty and AvgPx are put right, and the QuickFIX client gets Trade Correct / Trade Cancel
     # reports naming the fills' ExecIDs
-    def fill_correct_bust(vsid, o):
-        venue.report(vsid, o, "0", "0", 0)
-        venue.report(vsid, o, "F", "1", 100, 100, "108.00")
-        first = f"QFX{venue.exec_n}"
-        venue.report(vsid, o, "F", "2", 300, 200, "108.00")
-        second = f"QFX{venue.exec_n}"
-        venue.report(vsid, o, "G", "2", 300, 100, "107.90", extra=[(19, first)])
-        venue.report(vsid, o, "H", "1", 100, 0, "", extra=[(19, second)])
-    venue.on_order = fill_correct_bust
+    venue.venue_behaviour("fill_correct_bust")
     stream.submit(M.ChildNewRequest(oid["X-3"], "KX-3", "XNAS", "AAPL", "1", 300, "2", 108_000_000))
     stream.wait(lambda r: type(r.msg) is M.VenueTradeCorrection and r.msg.kind == "bust", "the bust on the stream")
     x3 = client.until(lambda p: [m for m in ers(p, "FIX.4.4", "X-3") if m[150] in ("F", "G", "H")]
@@ -256,17 +233,15 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     assert bust[19] == fills[1][17] and (bust[32], bust[14], bust[151], bust[39]) == ("200", "100", "200", "1")
     assert bust[6] == "107.90"                              # AvgPx: what is left is the corrected first fill
     # X-4's child: the venue's report breaks the standard (LastCapacity Z): refused by the session, and an alert
-    client.send("FIX.4.4", "D", nos("X-4", 300), sid)
+    client.send("FIX.4.4", "D", nos("X-4", 300))
     client.until(lambda p: ers(p, "FIX.4.4", "X-4"), what="New X-4")
 
-    def broken(vsid, o):
-        venue.report(vsid, o, "0", "0", 0, extra=[(29, "Z")])
-    venue.on_order = broken
+    venue.venue_behaviour("broken")
     stream.submit(M.ChildNewRequest(ers(client, "FIX.4.4", "X-4")[0][37], "KX-4", "XNAS", "AAPL", "1", 300, "2",
                                     108_000_000))
     stream.wait(lambda r: type(r.msg) is M.OmsAlert and r.msg.code == "VENUE_MESSAGE_REJECTED" and "29" in r.msg.text,
                 "an alert for the venue message the session refused")
-    venue.on_order = None
+    venue.venue_behaviour("ack_and_fill")
 
     # every ExecutionReport the venues sent reached the stream as a venue event (or, refused, as an alert)
     recs = stream.records()
@@ -274,8 +249,7 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
               (M.VenueAck, M.VenueFill, M.VenueCanceled, M.VenueReject, M.VenueReplaced, M.VenueCancelReject,
                M.VenueTradeCorrection)]
     alerts = [r for r in recs if r.source == "venuegw" and type(r.msg) is M.OmsAlert]
-    with venue.lock:
-        sent_reports = [m for m in venue.app_out if m.get(35) in ("8", "9")]
+    sent_reports = [m for m in venue.refresh().app_out if m.get(35) in ("8", "9")]
     assert len(events) + len(alerts) == len(sent_reports), (len(events), len(alerts), len(sent_reports))
     assert [a.msg.code for a in alerts] == ["VENUE_MESSAGE_REJECTED"]
     assert len({r.msg.exec_id for r in events if type(r.msg) is M.VenueFill}) == \
@@ -287,19 +261,17 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
 
 def test_quickfix_client_reconnects_with_reset_and_gets_what_waited_once(day):
     c, client, venue, stream, ccfg = day
-    sid = sid_of(client, "FIX.4.4")
-    client.send("FIX.4.4", "D", nos("R-1", 200), sid)
+    client.send("FIX.4.4", "D", nos("R-1", 200))
     client.until(lambda p: ers(p, "FIX.4.4", "R-1"), what="New R-1")
     order_id = ers(client, "FIX.4.4", "R-1")[0][37]
-    session = fix.Session.lookupSession(sid)
-    session.logout("test: going away")
-    client.until(lambda p: not fix.Session.lookupSession(sid).isLoggedOn(), what="logged out")
+    client.logout("FIX.4.4", "test: going away")
+    client.until(lambda p: not p.logged_on("FIX.4.4"), what="logged out")
     # while the client is away its order fills: the reports wait for it on the stream
     stream.submit(M.ChildNewRequest(order_id, "KR-1", "XNAS", "AAPL", "1", 200, "2", 108_000_000))
     stream.wait(lambda r: type(r.msg) is M.ExecReport and r.msg.cl_ord_id == "R-1" and r.msg.leaves_qty == 0,
                 "the fill report for R-1")
     logons = client.logons
-    session.logon()
+    client.logon("FIX.4.4")
     client.until(lambda p: p.logons > logons, what="logon again (ResetSeqNumFlag=Y)")
     fills = client.until(lambda p: [m for m in ers(p, "FIX.4.4", "R-1") if m.get(32)] if
                          sum(int(m[32]) for m in ers(p, "FIX.4.4", "R-1") if m.get(32)) >= 200 else None,
@@ -323,19 +295,16 @@ def test_quickfix_client_reconnects_with_reset_and_gets_what_waited_once(day):
 
 def test_quickfix_client_missing_reports_after_a_reconnect_asks_and_gets_them_resent(day):
     c, client, venue, stream, _ = day
-    sid = sid_of(client, "FIX.4.2")                       # a session that keeps its numbers (ResetOnLogon=N)
-    client.send("FIX.4.2", "D", nos("G-1", 200), sid)
+    client.send("FIX.4.2", "D", nos("G-1", 200))
     client.until(lambda p: ers(p, "FIX.4.2", "G-1"), what="New G-1")
-    session = fix.Session.lookupSession(sid)
-    session.logout("test: going away")
-    client.until(lambda p: not fix.Session.lookupSession(sid).isLoggedOn(), what="logged out")
+    client.logout("FIX.4.2", "test: going away")
+    client.until(lambda p: not p.logged_on("FIX.4.2"), what="logged out")
     # QuickFIX "lost" the last three messages we sent it: on logon it finds the gap and asks for a resend
-    expected = session.getExpectedTargetNum()
-    session.setNextTargetMsgSeqNum(expected - 3)
-    with client.lock:
-        before = len(client.app_in)
+    expected = client.expected_target_num("FIX.4.2")
+    client.set_next_target_num("FIX.4.2", expected - 3)
+    before = len(client.refresh().app_in)
     logons = client.logons
-    session.logon()
+    client.logon("FIX.4.2")
     client.until(lambda p: p.logons > logons, what="logon again")
     asked = client.until(lambda p: [m for m in p.admin_out if m.get(35) == "2" and m.get(8) == "FIX.4.2"],
                          what="QuickFIX's ResendRequest")
@@ -348,12 +317,10 @@ def test_quickfix_client_missing_reports_after_a_reconnect_asks_and_gets_them_re
 
 def test_quickfix_client_mass_cancel_gets_its_report_and_every_order_canceled(day):
     c, client, venue, stream, _ = day
-    sid = sid_of(client, "FIX.4.4")
     for cl in ("Q-1", "Q-2"):
-        client.send("FIX.4.4", "D", nos(cl, 100), sid)
+        client.send("FIX.4.4", "D", nos(cl, 100))
         client.until(lambda p, cl=cl: ers(p, "FIX.4.4", cl), what=f"New {cl}")
-    client.send("FIX.4.4", "q", [(11, "MASS-1"), (530, "7"), (60, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()))],
-                sid)
+    client.send("FIX.4.4", "q", [(11, "MASS-1"), (530, "7"), (60, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()))])
     [rep] = client.until(lambda p: [m for m in p.app_in if m.get(35) == "r" and m.get(11) == "MASS-1"],
                          what="OrderMassCancelReport")
     assert rep[531] == "7" and int(rep[533]) >= 2
