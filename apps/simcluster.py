@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from refdata.load import load_dir
 from refdata.publish import messages as refdata_messages
+from oms.risk import open_limits
 from sequencer import messages as M
 
 from .algo import AlgoApp
@@ -39,7 +40,7 @@ class SimCluster(MemoryCluster):
         if self.log.last_seq <= 1:  # a new day: the reference data load and the risk limits come first
             for m in refdata_messages(load_dir(refdata_dir)):
                 self.inject("refdata", m)
-            for m in limits if limits is not None else [M.RiskLimits("*")]:
+            for m in limits if limits is not None else [open_limits()]:
                 self.inject("admin", m)
         self.run()
 

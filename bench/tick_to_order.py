@@ -26,6 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from oms.risk import open_limits  # noqa: E402
 from refdata.load import load_dir  # noqa: E402
 from seqtrade.localcluster import LocalCluster, refdata_with_ports  # noqa: E402
 from sequencer import messages as M  # noqa: E402
@@ -159,7 +160,7 @@ def main() -> int:
             c.start("oms", "app", "run", "oms", "--config", c.config)
             c.start("algo", "app", "run", "algo", "--config", c.config)
             c.run("refdata", "publish", os.path.join(d, "refdata"), "--config", c.config)
-            c.submit("refdata", M.RiskLimits("*"))   # the firm's limits, explicitly: the OMS fails closed
+            c.submit("refdata", open_limits())   # the firm's limits, explicitly: the OMS fails closed
             results = asyncio.run(run(c, os.path.join(d, "refdata"), *ports["XNAS"], rates, a.seconds))
         finally:
             c.stop_all()

@@ -13,6 +13,9 @@ The firm's limits (client "*") apply to every client: a client's own record over
 sets a value, so a client without a record trades under the firm's collar, duplicate window, throttle and short-sale
 rule, and the firm's size and credit limits hold on top of the client's.
 
+Fail closed: each limit in ``REQUIRED`` must be set, by the client's record or the firm's, to a value or to
+``UNLIMITED`` said explicitly; an order from a client for whom one is not set is refused ``NO_LIMITS`` naming it.
+
 Exposure ("gross open + executed notional") is kept incrementally by the order manager, which reports every change
 of an order's contribution through ``adjust_exposure``.
 """
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from sequencer.messages import RiskLimits, format_price as money
+from sequencer.messages import UNLIMITED, RiskLimits, format_price as money
 
 FIRM = "*"
 SECOND_NS = 1_000_000_000
@@ -32,6 +35,17 @@ ERRONEOUS_PRICE_BP = 1_000          # a child limit 10% through the reference pr
 MAX_CHILD_ORDERS_PER_SEC = 500      # per client, unless RiskLimits.max_orders_per_sec * 10 allows more
 MAX_UNACKED_CHILDREN_PER_VENUE = 1_000
 MAX_OPEN_CHILDREN_PER_PARENT = 2_000
+
+# the limits every order needs set (to a value, or UNLIMITED): not set for the client nor the firm means refused
+REQUIRED = ("max_order_qty", "max_order_notional_px", "credit_limit_px", "collar_bp", "max_orders_per_sec")
+CONFIG_NAME = {"max_order_notional_px": "max_order_notional", "credit_limit_px": "credit_limit"}
+
+
+def open_limits(client: str = "*") -> RiskLimits:
+    """A record that sets every required limit to UNLIMITED, explicitly: for simulations and tests that are not about
+    limits. A real day sets its limits in the cluster file's [risk.firm]."""
+    return RiskLimits(client, **{f: UNLIMITED for f in REQUIRED})
+
 
 # FIX 4.4 OrdRejReason
 REJ_BROKER_CREDIT, REJ_UNKNOWN_SYMBOL, REJ_EXCHANGE_CLOSED, REJ_EXCEEDS_LIMIT = 0, 1, 2, 3
@@ -177,7 +191,7 @@ class PreTradeRisk:
         while q and q[0] <= now - SECOND_NS:
             q.popleft()
         lim = self._lim(client)
-        cap = max(MAX_CHILD_ORDERS_PER_SEC, (lim.max_orders_per_sec * 10) if lim else 0)
+        cap = max(MAX_CHILD_ORDERS_PER_SEC, (lim.max_orders_per_sec * 10) if lim else 0)   # UNLIMITED: 500
         if len(q) >= cap:
             return Refusal(REJ_OTHER, "CHILD_THROTTLE", f"more than {cap} child orders in one second for {client}")
         q.append(now)
@@ -217,11 +231,14 @@ class PreTradeRisk:
         return self._kill_client(o.client)
 
     def _configured(self, o):
-        """Fail closed: an order from a client with no limits of its own, when the firm has none either, is refused
-        (a firm record, even one that sets no limit, is the cluster file saying so explicitly)."""
-        if o.client not in self.limits and FIRM not in self.limits:
-            return Refusal(REJ_OTHER, "NO_LIMITS", f"no risk limits for client {o.client} or the firm: publish "
-                                                   f"[risk.firm] (or [risk.{o.client}]) before trading")
+        """Fail closed: every required limit must be set for the client, by its own record or the firm's (to a value
+        or to UNLIMITED); one that is not refuses the order, naming it."""
+        lim = self._lim(o.client)
+        missing = [CONFIG_NAME.get(f, f) for f in REQUIRED if lim is None or getattr(lim, f) == 0]
+        if missing:
+            return Refusal(REJ_OTHER, "NO_LIMITS", f"risk limits not set for client {o.client} or the firm: "
+                                                   f"{', '.join(missing)} (set each in [risk.firm] or "
+                                                   f"[risk.{o.client}], to a value or \"unlimited\")")
         return None
 
     def _symbol(self, o):
@@ -271,7 +288,7 @@ class PreTradeRisk:
                                                                    f"price to check it against")
             return ref, None
         lim = self._lim(client)
-        if lim and lim.collar_bp and ref > 0:
+        if lim and lim.collar_bp > 0 and ref > 0:
             band = ref * lim.collar_bp // 10_000
             buy = side == "1"
             if (buy and px > ref + band) or (not buy and px < ref - band):
@@ -285,17 +302,17 @@ class PreTradeRisk:
             lim = self._lim(who)
             if lim is None:
                 continue
-            if lim.max_order_qty and qty > lim.max_order_qty:
+            if 0 < lim.max_order_qty < qty:
                 return Refusal(REJ_EXCEEDS_LIMIT, "MAX_QTY", f"quantity {qty} exceeds the maximum of "
                                                              f"{lim.max_order_qty} per order")
-            if lim.max_order_notional_px and qty * px > lim.max_order_notional_px:
+            if 0 < lim.max_order_notional_px < qty * px:
                 return Refusal(REJ_EXCEEDS_LIMIT, "MAX_NOTIONAL", f"notional {money(qty * px)} exceeds the maximum"
                                                                   f" of {money(lim.max_order_notional_px)} per order")
         return None
 
     def _duplicate(self, o, now) -> Refusal | None:
         lim = self._lim(o.client)
-        if not (lim and lim.dup_window_ms):
+        if not (lim and lim.dup_window_ms > 0):
             return None
         q = self._dups.setdefault(o.client, deque())
         window = lim.dup_window_ms * 1_000_000
@@ -311,14 +328,14 @@ class PreTradeRisk:
 
     def _throttle(self, client: str, now: int) -> Refusal | None:
         lim = self._lim(client)
-        if lim and lim.max_orders_per_sec and len(self._recent.get(client, ())) > lim.max_orders_per_sec:
+        if lim and 0 < lim.max_orders_per_sec < len(self._recent.get(client, ())):
             return Refusal(REJ_OTHER, "THROTTLE", f"more than {lim.max_orders_per_sec} orders in one second")
         return None
 
     def _credit(self, client: str, added: int) -> Refusal | None:
         for who, code in ((client, "CREDIT_CLIENT"), (FIRM, "CREDIT_FIRM")):
             lim = self.limits.get(who)     # each its own: the client's credit line, then the firm's
-            if lim and lim.credit_limit_px and added > 0:
+            if lim and lim.credit_limit_px > 0 and added > 0:
                 used = self.exposure.get(who, 0)
                 if used + added > lim.credit_limit_px:
                     scope = "firm" if who == FIRM else f"client {client}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 
+from oms.risk import CONFIG_NAME, REQUIRED
 from sequencer.config import ConfigError
 
 from .clusterconfig import Cluster
@@ -37,6 +38,11 @@ def warnings(c: Cluster) -> list[str]:
     if len(hosts) > 1 and not c.seq.tls_cert:
         out.append(f"processes run on {len(hosts)} hosts ({', '.join(sorted(hosts))}) and the sequencer link is "
                    f"plain TCP: set [sequencer] tls_cert, tls_key and tls_ca")
+    firm = next((lim for lim in c.limits if lim.client == "*"), None)
+    unset = [CONFIG_NAME.get(f, f) for f in REQUIRED if firm is None or getattr(firm, f) == 0]
+    if unset:
+        out.append(f"[risk.firm] does not set {', '.join(unset)}: orders from clients without a [risk.CLIENT] "
+                   f"table setting them are refused (NO_LIMITS); set each to a value or \"unlimited\"")
     if c.seq.tls_cert and not c.seq.tls_ca:
         out.append("[sequencer] TLS without tls_ca: clients are not asked for certificates")
     return out

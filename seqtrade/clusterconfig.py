@@ -17,8 +17,12 @@ name the file and the line.
     address = "127.0.0.1"         (where the other hosts reach this one)
 
     [risk.firm]                   (the firm's limits: RiskLimits client "*"; [risk.CLIENT1] for one client)
-    max_order_qty = 1000000       max_order_notional = 50000000.0   credit_limit = 0   collar_bp = 0
-    dup_window_ms = 0             max_orders_per_sec = 0            short_without_locate = false
+    max_order_qty = 1000000       max_order_notional = 50000000.0   credit_limit = 2000000000.0
+    collar_bp = 500               max_orders_per_sec = 200          (each a positive number or "unlimited")
+    dup_window_ms = 0             short_without_locate = false      (0: no duplicate check)
+    Fail closed: the five limits above must be set for every client that trades, by [risk.firm] or its own table;
+    one set by neither refuses the client's orders (NO_LIMITS). `seqtrade cluster check` warns of one the firm leaves
+    out.
 
     [process.NAME]                (NAME is also its [apps.NAME] / [fixgw.NAME] where it has one)
     kind = "app"                  sequencer | app | venue | mdgw | fixgw | client-sim
@@ -50,8 +54,9 @@ _CLUSTER = {"name": str, "host": str, "run_dir": str, "archive_dir": str, "refda
 _HOST = {"address": str}
 _PROCESS = {"kind": str, "host": str, "args": list, "venue": str, "seed": int, "begin": str, "gateway": str,
             "sender": str, "target": str, "part": str}
-_RISK = {"max_order_qty": int, "max_order_notional": (int, float), "credit_limit": (int, float), "collar_bp": int,
-         "dup_window_ms": int, "max_orders_per_sec": int, "short_without_locate": bool}
+_RISK = {"max_order_qty": (int, str), "max_order_notional": (int, float, str), "credit_limit": (int, float, str),
+         "collar_bp": (int, str), "dup_window_ms": int, "max_orders_per_sec": (int, str), "short_without_locate": bool}
+_MONEY = ("max_order_notional", "credit_limit")
 POST_TRADE_JOBS = ("verify", "replay", "cat", "oats", "activity", "clock", "606", "tca")
 
 
@@ -146,11 +151,7 @@ def load(path: str) -> Cluster:
     for name, r in sorted(data.get("risk", {}).items()):
         table = f"risk.{name}"
         _check(text, path, table, r, _RISK)
-        c.limits.append(M.RiskLimits(
-            "*" if name == "firm" else name, r.get("max_order_qty", 0),
-            round(r.get("max_order_notional", 0) * M.PRICE_SCALE), round(r.get("credit_limit", 0) * M.PRICE_SCALE),
-            r.get("collar_bp", 0), r.get("dup_window_ms", 0), r.get("max_orders_per_sec", 0),
-            r.get("short_without_locate", False)))
+        c.limits.append(_risk_limits(text, path, name, r))
     for name, p in data.get("process", {}).items():   # file order: the order within one rank
         c.processes.append(_process(text, path, name, p, c))
     c.processes.sort(key=lambda p: p.rank)             # stable
@@ -158,6 +159,31 @@ def load(path: str) -> Cluster:
     if len(seqs) != 1:
         raise ConfigError(path, None, f"a cluster has exactly one [process.*] of kind \"sequencer\", not {len(seqs)}")
     return c
+
+
+def _risk_limits(text: str, path: str, name: str, r: dict) -> M.RiskLimits:
+    """One [risk.NAME] table as a RiskLimits record. A limit is a positive number or "unlimited" (said explicitly);
+    one left out is not set here (a client's falls back to the firm's; the OMS refuses orders where neither sets it)."""
+    table = f"risk.{name}"
+    vals = {}
+    for key in ("max_order_qty", "max_order_notional", "credit_limit", "collar_bp", "max_orders_per_sec"):
+        v = r.get(key, 0)
+        if isinstance(v, str):
+            if v != "unlimited":
+                raise ConfigError(path, find_line(text, table, key),
+                                  f"[{table}] {key} must be a number or \"unlimited\", not {v!r}")
+            v = M.UNLIMITED
+        elif v < 0 or (v == 0 and key in r):
+            raise ConfigError(path, find_line(text, table, key),
+                              f"[{table}] {key} must be positive (or \"unlimited\"), not {v}")
+        elif key in _MONEY:
+            v = round(v * M.PRICE_SCALE)
+        vals[key] = v
+    if r.get("dup_window_ms", 0) < 0:
+        raise ConfigError(path, find_line(text, table, "dup_window_ms"), f"[{table}] dup_window_ms must be >= 0")
+    return M.RiskLimits("*" if name == "firm" else name, vals["max_order_qty"], vals["max_order_notional"],
+                        vals["credit_limit"], vals["collar_bp"], r.get("dup_window_ms", 0),
+                        vals["max_orders_per_sec"], r.get("short_without_locate", False))
 
 
 def _process(text: str, path: str, name: str, p: dict, c: Cluster) -> Process:

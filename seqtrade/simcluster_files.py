@@ -37,7 +37,11 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
                       ("clientgw", ""), ("dropcopy", ""), ("refdata", "")):
         snaps = {"snapshot_dir": "run/snapshots", "snapshot_every": snapshot_every} if cls else {}
         text += toml_table(f"[apps.{name}]", {"password": f"pw-{name}", **({"class": cls} if cls else {}), **snaps})
-    text += toml_table("[risk.firm]", {"max_order_qty": 1_000_000, "max_order_notional": 100_000_000.0})
+    # the firm's limits, each set (the OMS refuses orders for a limit left unset): a $50bn credit line for the whole
+    # simulated day's gross open and executed notional, a 10% collar, 500 client orders a second
+    text += toml_table("[risk.firm]", {"max_order_qty": 1_000_000, "max_order_notional": 100_000_000.0,
+                                       "credit_limit": 50_000_000_000.0, "collar_bp": 1_000,
+                                       "max_orders_per_sec": 500})
     text += toml_table("[fixgw.venuegw]", {"kind": "venue", "begin": "FIX.4.4", "heartbeat_s": 10})
     text += toml_table("[fixgw.clientgw]", {"kind": "client", "listen": f"127.0.0.1:{client_port}"})
     for target, begin in (("CLIENT1", "FIX.4.4"), ("CLIENT2", "FIX.4.2")):

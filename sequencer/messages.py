@@ -442,8 +442,13 @@ class MdSubscribe(Msg, tag=263):
 
 # --- admin (300..319) ---------------------------------------------------------------------------------------------
 
+UNLIMITED = -1   # a RiskLimits value set explicitly to "no limit"
+
+
 class RiskLimits(Msg, tag=300):
-    """Pre-trade limits for a client, or the firm when ``client`` is "*". 0 means no limit."""
+    """Pre-trade limits for a client, or the firm when ``client`` is "*". A value of 0 is "not set here": a client's
+    takes the firm's, and a required limit (``oms.risk.REQUIRED``) that neither sets refuses the order. ``UNLIMITED``
+    (-1) is "no limit", said explicitly. ``dup_window_ms`` 0 is "no duplicate check"."""
     client: str
     max_order_qty: int = 0
     max_order_notional_px: int = 0

@@ -1,14 +1,23 @@
 """A small driver for OrderManager tests: feeds messages with increasing seq and time, keeps every output."""
+import msgspec
+
 from oms.manager import OrderManager
+from oms.risk import open_limits
 from sequencer import messages as M
 
 T0 = 1_790_000_000_000_000_000
 PX = M.PRICE_SCALE
 
 
+def firm(**limits) -> M.RiskLimits:
+    """The firm's record: every required limit explicitly unlimited, except those given."""
+    return msgspec.structs.replace(open_limits(), **limits)
+
+
 class Harness:
-    def __init__(self, securities=("AAPL", "MSFT"), limits=(M.RiskLimits("*"),)):
-        """``limits``: the risk records published first; the default is an explicit firm record that sets no limit
+    def __init__(self, securities=("AAPL", "MSFT"), limits=(open_limits(),)):
+        """``limits``: the risk records published first; the default is a firm record that sets every limit to
+        unlimited, explicitly
         (with none at all the OMS refuses every order: it fails closed)."""
         self.om = OrderManager()
         self.seq = 0

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from seqtrade import clusterconfig
+from sequencer import messages as M
 from sequencer.config import ConfigError
 
 DEPLOY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
@@ -78,7 +79,8 @@ def test_a_cluster_file_named_relative_to_where_the_operator_stands_reaches_ever
      "part must be"),
     ('\n[process.cs]\nkind = "client-sim"\ngateway = "nope"\nsender = "C1"\n', 'gateway = "nope"',
      "gateway must name"),
-    ('\n[risk.firm]\nmax_order_qty = "lots"\n', 'max_order_qty = "lots"', "max_order_qty must be a int"),
+    ('\n[risk.firm]\nmax_order_qty = "lots"\n', 'max_order_qty = "lots"', 'must be a number or "unlimited"'),
+    ('\n[risk.firm]\ncollar_bp = 0\n', 'collar_bp = 0', 'collar_bp must be positive (or "unlimited")'),
     ('\n[process.x]\nkind = "mdgw"\nseeed = 3\n', "seeed = 3", "unknown setting 'seeed'"),
 ])
 def test_mistakes_name_file_and_line(tmp_path, extra, at, text):
@@ -97,3 +99,15 @@ def test_cluster_section_mistakes(tmp_path):
     p.write_text(BASE.replace('[process.sequencer]\nkind = "sequencer"\n', ""))
     with pytest.raises(ConfigError, match="exactly one"):
         clusterconfig.load(str(p))
+
+
+def test_risk_limits_unlimited_only_when_said_and_cluster_check_warns_of_a_limit_the_firm_leaves_unset(tmp_path, capsys):
+    from oms.risk import REQUIRED
+    from seqtrade import clustercheck
+    c = load(tmp_path, '\n[risk.firm]\nmax_order_qty = 1000\ncredit_limit = "unlimited"\nmax_order_notional = 5.5\n')
+    [firm] = c.limits
+    assert (firm.client, firm.max_order_qty, firm.credit_limit_px, firm.max_order_notional_px, firm.collar_bp) == \
+        ("*", 1000, M.UNLIMITED, 5 * M.PRICE_SCALE + M.PRICE_SCALE // 2, 0)      # collar left out: not set
+    [w] = [w for w in clustercheck.warnings(c) if "[risk.firm]" in w]
+    assert "collar_bp, max_orders_per_sec" in w and "NO_LIMITS" in w
+    assert len(REQUIRED) == 5

@@ -11,6 +11,7 @@ from fixgw.fix_client import FixClient
 from fixgw.session import SessionConfig, SessionState
 from seqtrade.localcluster import LocalCluster, StreamWatch, refdata_with_ports
 from seqtrade.procs import free_port
+from oms.risk import open_limits
 from sequencer import messages as M
 
 SEQ = "SEQTRADE"
@@ -65,7 +66,7 @@ def cluster(tmp_path_factory):
     try:
         c.start("oms", "app", "run", "oms", "--config", c.config)
         c.run("refdata", "publish", str(d / "refdata"), "--config", c.config)
-        c.submit("refdata", M.RiskLimits("*"))      # the firm's limits: set explicitly (the OMS fails closed)
+        c.submit("refdata", open_limits())      # the firm's limits: set explicitly (the OMS fails closed)
         fix, md = ports["XNAS"]
         c.start("venue", "venue", "--id", "XNAS", "--refdata", str(d / "refdata"), "--speed", "20", "--begin",
                 "FIX.4.4", "--fix-port", str(fix), "--md-port", str(md), wait_port=fix)

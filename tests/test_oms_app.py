@@ -4,6 +4,7 @@ import pytest
 from apps.memory import MemoryCluster
 from apps.oms import OmsApp
 from sequencer import log as L
+from oms.risk import open_limits
 from sequencer import messages as M
 
 PX = M.PRICE_SCALE
@@ -14,7 +15,8 @@ MS = 1_000_000
 def script():
     """A small day: ref data, two orders, children, fills, a cancel, a replace, an expiry, end of day."""
     yield "refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX)
-    yield "refdata", M.RiskLimits("acme", max_order_qty=50_000, collar_bp=1000)
+    yield "refdata", M.RiskLimits("acme", max_order_qty=50_000, max_order_notional_px=M.UNLIMITED,
+                                  credit_limit_px=M.UNLIMITED, collar_bp=1000, max_orders_per_sec=M.UNLIMITED)
     yield "clientgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX)
     yield "clientgw", M.NewOrder("acme", "B", "AAPL", "2", 500, "2", 99 * PX, expire_ns=T0 + 1000 * MS)
     yield "algo", M.ChildNewRequest("O4", "k1", "XNAS", "AAPL", "1", 600, "2", 100 * PX)
@@ -79,7 +81,7 @@ def test_open_orders_are_cancelled_back_at_the_close_on_sequenced_time(tmp_path)
     c = MemoryCluster(str(tmp_path), start_ns=T0, close_ns=close)
     c.add(OmsApp())
     c.inject("refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
-    c.inject("refdata", M.RiskLimits("*"))                    # set explicitly: the OMS fails closed without any
+    c.inject("refdata", open_limits())                    # set explicitly: the OMS fails closed without any
     c.inject("clientgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))
     c.run()
     c.advance(close - 1)
@@ -112,7 +114,7 @@ def test_the_oms_checks_the_source_again_and_a_replay_does_the_same(tmp_path):
     c = MemoryCluster(str(tmp_path), start_ns=T0, roles=ROLES, enforce=False)
     c.add(OmsApp())
     c.inject("refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
-    c.inject("refdata", M.RiskLimits("*"))                    # set explicitly: the OMS fails closed without any
+    c.inject("refdata", open_limits())                    # set explicitly: the OMS fails closed without any
     c.inject("mdgw", M.NewOrder("acme", "A", "AAPL", "1", 1000, "2", 100 * PX))
     c.inject("mdgw", M.KillSwitch("*", True, cancel_open=True))
     c.inject("clientgw", M.NewOrder("acme", "B", "AAPL", "1", 1000, "2", 100 * PX))

@@ -6,7 +6,7 @@ import pytest
 
 from oms import risk
 from sequencer import messages as M
-from tests.oms_harness import PX, Harness
+from tests.oms_harness import PX, Harness, firm
 
 
 def working_parent(h, cl="c1", qty=1000, **kw):
@@ -59,7 +59,7 @@ def test_a_child_far_through_the_reference_price_is_an_erroneous_price():
 
 
 def test_child_notional_and_collar_limits_apply_to_children():
-    h = Harness(limits=[M.RiskLimits("*", max_order_notional_px=50_000 * PX, collar_bp=300)])
+    h = Harness(limits=[firm(max_order_notional_px=50_000 * PX, collar_bp=300)])
     pid = working_parent(h, qty=400, ord_type="1", px=0)
     refused_child(h.child(pid, "k1", 400, px=200 * PX // 2 + 4 * PX), "PRICE_COLLAR")   # 104 vs 100 ref, 3% collar
     assert [type(m) for m in h.child(pid, "k2", 400, px=101 * PX)] == [M.ChildOrder]
@@ -85,7 +85,7 @@ def test_a_venue_that_never_acknowledges_gets_at_most_the_limit_and_an_alert(mon
 
 
 def test_firm_limits_bind_a_client_without_its_own_record():
-    h = Harness(limits=[M.RiskLimits("*", collar_bp=200, max_order_notional_px=1_000_000 * PX)])
+    h = Harness(limits=[firm(collar_bp=200, max_order_notional_px=1_000_000 * PX)])
     er = h.new(cl="a", client="nobody", px=105 * PX)       # 5% through with the firm's 2% collar
     assert (er.exec_type, er.risk_code) == ("8", "PRICE_COLLAR")
     er = h.new(cl="b", client="nobody", qty=50_000, px=100 * PX)     # $5m against the firm's $1m per order
@@ -93,7 +93,7 @@ def test_firm_limits_bind_a_client_without_its_own_record():
 
 
 def test_a_client_record_overrides_the_firm_field_by_field():
-    h = Harness(limits=[M.RiskLimits("*", collar_bp=200), M.RiskLimits("acme", collar_bp=1_000)])
+    h = Harness(limits=[firm(collar_bp=200), M.RiskLimits("acme", collar_bp=1_000)])
     assert h.new(cl="a", client="acme", px=105 * PX).exec_type == "0"        # acme's own 10% collar
     assert h.new(cl="b", client="beta", px=105 * PX).risk_code == "PRICE_COLLAR"
 
@@ -272,15 +272,18 @@ def test_venue_cancel_rejects_carry_the_venue_s_status_reason_and_response_to():
     assert (m.ord_status, m.reason, m.response_to, m.text) == ("2", 0, "1", "filled")
 
 
-def test_risk_fails_closed_without_any_limits():
+def test_risk_fails_closed_without_any_limits_and_for_each_limit_left_unset():
     h = Harness(limits=())                                  # nothing published: not the client's, not the firm's
     er = h.new(cl="a")
     assert (er.exec_type, er.risk_code) == ("8", "NO_LIMITS") and "[risk.firm]" in er.text
-    h.send(M.RiskLimits("acme", credit_limit_px=10**9 * PX))   # the client's own record is enough
-    assert h.new(cl="b").exec_type == "0"
-    assert h.new(cl="c", client="other").risk_code == "NO_LIMITS"
-    h.send(M.RiskLimits("*"))                               # a firm record that sets no limit: explicit, so allowed
-    assert h.new(cl="d", client="other").exec_type == "0"
+    h.send(firm(credit_limit_px=10**9 * PX, collar_bp=0))  # the firm leaves the collar unset ...
+    er = h.new(cl="b")
+    assert er.risk_code == "NO_LIMITS" and "collar_bp" in er.text and "credit_limit" not in er.text
+    h.send(M.RiskLimits("acme", collar_bp=500))             # ... and the client's own record sets it
+    assert h.new(cl="c").exec_type == "0"
+    assert h.new(cl="d", client="other").risk_code == "NO_LIMITS"
+    h.send(firm(collar_bp=M.UNLIMITED))                     # "unlimited", said explicitly: allowed
+    assert h.new(cl="e", client="other").exec_type == "0"
 
 
 def test_order_mass_cancel_by_client_and_by_symbol():

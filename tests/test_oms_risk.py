@@ -2,7 +2,7 @@
 import pytest
 
 from sequencer import messages as M
-from tests.oms_harness import PX, Harness, state
+from tests.oms_harness import PX, Harness, firm, state
 
 LIMITS = M.RiskLimits("acme", max_order_qty=10_000, max_order_notional_px=500_000 * PX, credit_limit_px=1_000_000 * PX,
                       collar_bp=500, dup_window_ms=1_000, max_orders_per_sec=5)
@@ -30,18 +30,18 @@ def refused(er, code, fix_reason=None):
     (dict(strategy="POV", participation_bp=0), "BAD_PARAMS", 99),
 ])
 def test_single_order_refusals(kw, code, reason):
-    h = Harness(limits=[LIMITS])
+    h = Harness(limits=[firm(), LIMITS])
     refused(h.new(**kw), code, reason)
 
 
 def test_short_with_locate_and_odd_lot_are_fine():
-    h = Harness(limits=[LIMITS])
+    h = Harness(limits=[firm(), LIMITS])
     assert h.new(cl="a", side="5", locate_broker="GSCO").exec_type == "0"
     assert h.new(cl="b", qty=50).exec_type == "0"
 
 
 def test_halted_and_restricted():
-    h = Harness(limits=[LIMITS])
+    h = Harness(limits=[firm(), LIMITS])
     h.send(M.SymbolStatus("AAPL", True))
     refused(h.new(cl="a"), "HALTED", 2)
     h.send(M.SymbolStatus("AAPL", False))
@@ -51,7 +51,7 @@ def test_halted_and_restricted():
 
 
 def test_collar_uses_nbbo_mid_over_last_trade_over_previous_close():
-    h = Harness(limits=[LIMITS])
+    h = Harness(limits=[firm(), LIMITS])
     h.send(M.Trade("AAPL", "XNAS", 110 * PX, 100))
     assert h.new(cl="a", px=115 * PX).exec_type == "0"       # within 5% of last trade 110
     h.send(M.Quote("AAPL", "", 90 * PX, 100, 92 * PX, 100))  # NBBO mid 91 takes over
@@ -60,7 +60,7 @@ def test_collar_uses_nbbo_mid_over_last_trade_over_previous_close():
 
 
 def test_duplicate_window():
-    h = Harness(limits=[LIMITS])
+    h = Harness(limits=[firm(), LIMITS])
     assert h.new(cl="a").exec_type == "0"
     refused(h.new(cl="b"), "DUPLICATE_ORDER", 6)
     h.now += 2 * 10**9
@@ -68,7 +68,7 @@ def test_duplicate_window():
 
 
 def test_throttle_on_sequenced_time():
-    h = Harness(limits=[LIMITS])
+    h = Harness(limits=[firm(), LIMITS])
     results = [h.new(cl=f"o{i}", qty=100 + 100 * i).exec_type for i in range(7)]
     assert results == ["0"] * 5 + ["8"] * 2
     assert h.out[-1].risk_code == "THROTTLE"
@@ -77,7 +77,7 @@ def test_throttle_on_sequenced_time():
 
 
 def test_credit_counts_open_and_executed_notional():
-    h = Harness(limits=[M.RiskLimits("acme", credit_limit_px=300_000 * PX), M.RiskLimits("*", credit_limit_px=500_000 * PX)])
+    h = Harness(limits=[M.RiskLimits("acme", credit_limit_px=300_000 * PX), firm(credit_limit_px=500_000 * PX)])
     a = h.new(cl="a", qty=2000, px=100 * PX)                   # 200k open
     refused(h.new(cl="b", qty=1100, px=100 * PX), "CREDIT_CLIENT", 0)
     h.child(a.order_id, "k1", 2000)
@@ -91,7 +91,7 @@ def test_credit_counts_open_and_executed_notional():
 
 
 def test_replace_is_risk_checked():
-    h = Harness(limits=[M.RiskLimits("acme", credit_limit_px=150_000 * PX, max_order_qty=2000)])
+    h = Harness(limits=[firm(), M.RiskLimits("acme", credit_limit_px=150_000 * PX, max_order_qty=2000)])
     h.new(cl="a", qty=1000)
     [r] = h.send(M.ReplaceRequest("acme", "b", "a", "AAPL", "1", 1600, "2", 100 * PX))
     assert isinstance(r, M.CancelReject) and r.reason == 2 and r.risk_code == "CREDIT_CLIENT"

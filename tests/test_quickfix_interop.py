@@ -21,6 +21,7 @@ import pytest
 
 from seqtrade.localcluster import LocalCluster, StreamWatch, refdata_with_ports
 from seqtrade.procs import free_port
+from oms.risk import open_limits
 from sequencer import messages as M
 
 from . import qfpeer
@@ -123,7 +124,7 @@ def day(tmp_path_factory):
     try:
         c.start("oms", "app", "run", "oms", "--config", c.config)
         c.run("refdata", "publish", os.path.join(d, "refdata"), "--config", c.config)
-        c.submit("refdata", M.RiskLimits("*"))      # the firm's limits: set explicitly (the OMS fails closed)
+        c.submit("refdata", open_limits())      # the firm's limits: set explicitly (the OMS fails closed)
         c.start("clientgw", "fixgw", "--config", c.config, "--name", "clientgw", wait_port=client_port)
         c.start("venuegw", "fixgw", "--config", c.config, "--name", "venuegw")
         venue.until(lambda p: p.logons >= 2, what="both venue sessions logged on")
