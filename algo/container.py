@@ -11,7 +11,9 @@ wants are left in ``timer_requests`` for the app runtime.
 """
 from __future__ import annotations
 
+from oms.rules import inside_limit, leaves_problem, through_limit
 from sequencer import messages as M
+from sequencer.fixvalues import ExecType, OrdType, Side, TimeInForce
 
 from . import placement
 from .market import MarketView
@@ -21,7 +23,7 @@ from .rng import SplitMix64
 from .state import AlgoChild, AlgoParent
 from .validate import check_child
 
-BUY = "1"
+BUY = Side.BUY
 
 
 class StrategyViolation(Exception):
@@ -118,7 +120,7 @@ class AlgoContainer:
     def _exec_report(self, er: M.ExecReport, seq):
         p = self.parents.get(er.order_id)
         if p is None:
-            if er.exec_type == "0":
+            if er.exec_type == ExecType.NEW:
                 self._accepted(er)
             else:
                 self.new_orders.pop((er.client, er.cl_ord_id), None)  # rejected: forget it
@@ -126,9 +128,9 @@ class AlgoContainer:
         # quantities come from our own children's VenueFills (as the OMS counts them); the report, which trails
         # them on the stream, would set them back
         p.status = er.ord_status
-        if er.exec_type in ("6", "E"):
+        if er.exec_type in (ExecType.PENDING_CANCEL, ExecType.PENDING_REPLACE):
             p.changing = True
-        elif er.exec_type == "5":
+        elif er.exec_type == ExecType.REPLACED:
             p.changing = False
             p.qty, p.px, p.ord_type, p.cl_ord_id = er.order_qty, er.px, er.ord_type, er.cl_ord_id
             if p.active:
@@ -251,12 +253,12 @@ class AlgoContainer:
             p.live = [c.child_id for c in live]
         return live
 
-    def send(self, p: AlgoParent, venue: str, qty: int, px: int, ord_type: str = "2", tif: str = "0") -> AlgoChild:
+    def send(self, p: AlgoParent, venue: str, qty: int, px: int, ord_type: str = OrdType.LIMIT, tif: str = TimeInForce.DAY) -> AlgoChild:
         if not p.active:
             raise StrategyViolation("NOT_ACTIVE", f"parent {p.order_id} is not being worked")
         sec = self.ref.securities.get(p.symbol)
         lot = sec.lot_size if sec else 1
-        if tif == "3" or ord_type == "1":  # it takes: measured against what this venue shows
+        if tif == TimeInForce.IMMEDIATE_OR_CANCEL or ord_type == OrdType.MARKET:  # it takes: measured against what this venue shows
             top = self.md.top(p.symbol, venue)
             shown, share, floor = (top[3] if p.side == BUY else top[1]), self.take_share_pct, lot
         else:                              # it rests: measured against the displayed size at the NBBO
@@ -294,10 +296,11 @@ class AlgoContainer:
         """Change a resting child (``qty`` is its new total, filled included). False if it cannot be changed now."""
         if c.closed or c.cancel_requested or c.replace_to or not c.acked:
             return False
-        if p.limit and ((p.side == BUY and px > p.limit) or (p.side != BUY and px < p.limit)):
+        if through_limit(p.side, px, p.limit):
             raise StrategyViolation("THROUGH_LIMIT", f"replace price {M.format_price(px)} is through the limit")
-        if self.open_qty(p) - c.open_qty + (qty - c.cum_qty) > p.leaves:
-            raise StrategyViolation("EXCEEDS_LEAVES", f"replacing {c.child_id} to {qty} would exceed leaves")
+        why = leaves_problem(self.open_qty(p) - c.open_qty, qty - c.cum_qty, p.leaves)
+        if why:
+            raise StrategyViolation(*why)
         c.replace_to = (qty, px)
         self._out.append(M.ChildReplaceRequest(c.child_id, qty, px))
         return True
@@ -387,10 +390,7 @@ class Context:
 
     def within_limit(self, px: int) -> int:
         """``px`` moved back inside the parent's limit if it is through it."""
-        lim = self.parent.limit
-        if not lim:
-            return px
-        return min(px, lim) if self.parent.side == BUY else max(px, lim)
+        return inside_limit(self.parent.side, px, self.parent.limit)
 
     def _lots(self, qty: int) -> int:
         """Whole lots, except that the parent's last odd shares may go as they are."""
@@ -410,7 +410,7 @@ class Context:
             n = self._lots(n)
             if n <= 0:
                 break
-            self._box.send(p, venue, n, px, "2", "3")
+            self._box.send(p, venue, n, px, OrdType.LIMIT, TimeInForce.IMMEDIATE_OR_CANCEL)
             sent += n
         return sent
 
@@ -426,7 +426,7 @@ class Context:
         qty = self._lots(min(qty, cap))
         if qty <= 0:
             return None
-        return self._box.send(p, venue, qty, px, "2", "0")
+        return self._box.send(p, venue, qty, px, OrdType.LIMIT, TimeInForce.DAY)
 
     def cancel(self, c: AlgoChild) -> None:
         self._box.cancel(c)
@@ -434,7 +434,7 @@ class Context:
     def replace(self, c: AlgoChild, qty: int, px: int) -> bool:
         return self._box.replace(self.parent, c, qty, px)
 
-    def send(self, venue: str, qty: int, px: int, ord_type: str = "2", tif: str = "0") -> AlgoChild:
+    def send(self, venue: str, qty: int, px: int, ord_type: str = OrdType.LIMIT, tif: str = TimeInForce.DAY) -> AlgoChild:
         """A child exactly as asked (validated; a breach pauses the parent)."""
         return self._box.send(self.parent, venue, qty, px, ord_type, tif)
 

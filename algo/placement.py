@@ -3,10 +3,13 @@ destination selection (which of our FIX sessions reaches that market: round-robi
 so adding a session never changes a routing decision and a venue is skipped only when no session reaches it."""
 from __future__ import annotations
 
+from oms.rules import through_limit
+from sequencer.fixvalues import Side
+
 from .market import MarketView
 from .refview import RefView
 
-BUY = "1"
+BUY = Side.BUY
 
 
 class Destinations:
@@ -37,11 +40,6 @@ class Destinations:
         return live[i % len(live)]
 
 
-def _through(side: str, px: int, limit: int) -> bool:
-    """True if ``px`` is worse than the limit for this side (0 = no limit)."""
-    return bool(limit) and (px > limit if side == BUY else px < limit)
-
-
 def take_venues(ref: RefView, md: MarketView, dest: Destinations, symbol: str, side: str, limit: int,
                 qty: int, lot: int, take_share_pct: int) -> list[tuple[str, int, int]]:
     """Marketable children: ``[(venue, qty, px)]`` against displayed liquidity within the limit, best price first,
@@ -50,7 +48,7 @@ def take_venues(ref: RefView, md: MarketView, dest: Destinations, symbol: str, s
     offers = []
     for venue, top in md.tops.get(symbol, {}).items():
         px, shown = (top[2], top[3]) if side == BUY else (top[0], top[1])
-        if px and shown and dest.venue_up(venue) and venue in ref.venues and not _through(side, px, limit):
+        if px and shown and dest.venue_up(venue) and venue in ref.venues and not through_limit(side, px, limit):
             fee = ref.venues[venue].take_fee_px
             offers.append(((px if side == BUY else -px), -shown, fee, venue, px, shown))
     out = []

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TERMINAL = ("2", "3", "4", "8", "C")   # FIX OrdStatus filled, done for day, canceled, rejected, expired
+from sequencer.fixvalues import OrdStatus, OrdType, TimeInForce
+
+TERMINAL = (OrdStatus.FILLED, OrdStatus.DONE_FOR_DAY, OrdStatus.CANCELED, OrdStatus.REJECTED, OrdStatus.EXPIRED)
 
 
 @dataclass
@@ -24,7 +26,7 @@ class AlgoParent:
     seed: int                  # the NewOrder's seq: a per-order seed from the stream
     cum_qty: int = 0
     cum_notional: int = 0
-    status: str = "0"
+    status: str = OrdStatus.NEW
     changing: bool = False     # a client cancel/replace is pending: the OMS is taking the children back
     paused: str = ""           # why the container stopped working it
     ending: bool = False       # end time reached, AlgoEnd sent
@@ -42,7 +44,7 @@ class AlgoParent:
 
     @property
     def limit(self) -> int:
-        return self.px if self.ord_type == "2" else 0
+        return self.px if self.ord_type == OrdType.LIMIT else 0
 
     @property
     def active(self) -> bool:
@@ -75,4 +77,4 @@ class AlgoChild:
 
     @property
     def passive(self) -> bool:
-        return self.tif != "3"
+        return self.tif != TimeInForce.IMMEDIATE_OR_CANCEL

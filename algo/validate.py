@@ -2,9 +2,7 @@
 asks for a child breaking one is treated as broken: its parent is paused and the client told (see container.py)."""
 from __future__ import annotations
 
-from sequencer import messages as M
-
-BUY = "1"
+from oms.rules import child_price_problem, leaves_problem
 
 
 def check_child(*, side: str, parent_limit: int, leaves: int, open_qty: int, qty: int, px: int, ord_type: str,
@@ -15,18 +13,14 @@ def check_child(*, side: str, parent_limit: int, leaves: int, open_qty: int, qty
     by that rule (one round lot may rest even in a thin market)."""
     if qty <= 0:
         return "BAD_QTY", f"child quantity must be positive, not {qty}"
-    if open_qty + qty > leaves:
-        return "EXCEEDS_LEAVES", f"open child quantity would be {open_qty + qty}, above the parent's leaves {leaves}"
+    why = leaves_problem(open_qty, qty, leaves)
+    if why:
+        return why
     if qty % lot and qty != leaves - open_qty:
         return "ODD_LOT", f"child quantity {qty} is not a multiple of the lot size {lot} (only the last child may be)"
-    if ord_type == "2" and px <= 0:
-        return "BAD_PRICE", "a limit child needs a positive price"
-    if parent_limit:
-        if ord_type != "2":
-            return "THROUGH_LIMIT", "a market child under a limit parent could trade through the limit"
-        if (side == BUY and px > parent_limit) or (side != BUY and px < parent_limit):
-            return "THROUGH_LIMIT", (f"child price {M.format_price(px)} is through the parent's limit "
-                                     f"{M.format_price(parent_limit)}")
+    why = child_price_problem(side, parent_limit, ord_type, px)
+    if why:
+        return why
     cap = max(shown * max_share_pct // 100, lot, floor_qty)
     if qty > cap:
         return "TOO_LARGE", f"child quantity {qty} is above {max_share_pct}% of the {shown} shares displayed"

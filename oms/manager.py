@@ -18,21 +18,28 @@ from __future__ import annotations
 
 from sequencer import messages as M
 
+from sequencer.fixvalues import CxlRejReason, CxlRejResponseTo, ExecRestatementReason, MassCancelRequestType, OrdType
+
 from . import orders as S
-from .orders import Child, Parent, Pending
+from .orders import Child, OrderStateError, Parent, Pending
 from .params import check_params, check_tif
 from .risk import (FIRM, MAX_OPEN_CHILDREN_PER_PARENT, MAX_UNACKED_CHILDREN_PER_VENUE, REJ_UNSUPPORTED, MarketView,
                    PreTradeRisk, Refusal)
+from .rules import child_price_problem, leaves_problem
 
-RESTATED_BROKER_OPTION = 4   # ExecRestatementReason (378)
+RESTATED_BROKER_OPTION = ExecRestatementReason.BROKER_OPTION
 # the venue's OrdStatus on a cancel reject that means the order is over there, and the child status it becomes
 VENUE_DONE = {S.FILLED: S.FILLED, S.CANCELED: S.CANCELED, S.REJECTED: S.REJECTED, S.EXPIRED: S.EXPIRED,
               S.DONE_FOR_DAY: S.CANCELED}
 CANCEL_RETRIES = 3
 CANCEL_RETRY_NS = 2_000_000_000            # sequenced time between asking a venue again to cancel
 CLOSE_ALL_AFTER_NS = 60_000_000_000        # after the close, every order ends by then
-# FIX 4.4 CxlRejReason (102)
-CXL_TOO_LATE, CXL_UNKNOWN, CXL_BROKER, CXL_PENDING, CXL_DUP_CLORDID, CXL_OTHER = 0, 1, 2, 3, 6, 99
+CXL_TOO_LATE, CXL_UNKNOWN, CXL_BROKER = CxlRejReason.TOO_LATE_TO_CANCEL, CxlRejReason.UNKNOWN_ORDER, \
+    CxlRejReason.BROKER_OPTION
+CXL_PENDING, CXL_DUP_CLORDID, CXL_OTHER = CxlRejReason.ALREADY_PENDING, CxlRejReason.DUPLICATE_CLORDID, \
+    CxlRejReason.OTHER
+MASS_CANCEL_REJECTED = "0"   # MassCancelResponse (531): cancel request rejected
+TO_CANCEL, TO_REPLACE = CxlRejResponseTo.CANCEL, CxlRejResponseTo.CANCEL_REPLACE
 
 
 class OrderManager:
@@ -56,7 +63,10 @@ class OrderManager:
         self._out = out = []
         h = self._handlers.get(type(msg))
         if h is not None:
-            h(self, msg)
+            try:
+                h(self, msg)
+            except OrderStateError as e:   # a bug or an impossible sequence: told, never a silent wrong state
+                out.append(M.OmsAlert("ORDER_STATE_ERROR", f"{e} (seq {seq}, {type(msg).__name__})"))
         return out
 
     def on_timer(self, token: tuple, now: int) -> list[M.Msg]:
@@ -87,13 +97,13 @@ class OrderManager:
                 self._out.append(M.OmsAlert("CHILD_UNRESOLVED_AT_CLOSE", f"child {c.child_id} at {c.venue} never "
                                                                          f"confirmed its cancel; parent {p.order_id} "
                                                                          f"ends without it", p.order_id, c.child_id))
-                self._child_status(c, S.CANCELED)
+                self._child_status(c, S.CANCELED, "close: never confirmed")
             p.ending = p.ending or "eod"
             p.ending_text = p.ending_text or "market close"
             p.pending, pend = None, p.pending
             if pend is not None:
                 self._out.append(M.CancelReject(p.client, p.order_id, pend.cl_ord_id, p.cl_ord_id, p.status,
-                                                "1" if pend.kind == "cancel" else "2", CXL_TOO_LATE,
+                                                TO_CANCEL if pend.kind == "cancel" else TO_REPLACE, CXL_TOO_LATE,
                                                 "the market closed before the request could complete"))
             self._complete(p)
 
@@ -193,24 +203,24 @@ class OrderManager:
         return None
 
     def _cancel_request(self, m: M.CancelRequest):
-        p = self._find_for_change(m, "1")
+        p = self._find_for_change(m, TO_CANCEL)
         if p is None:
             return
         self._begin_change(p, Pending("cancel", m.cl_ord_id), S.PENDING_CANCEL, "client cancel")
 
     def _replace_request(self, m: M.ReplaceRequest):
-        p = self._find_for_change(m, "2")
+        p = self._find_for_change(m, TO_REPLACE)
         if p is None:
             return
-        if m.qty <= 0 or (m.ord_type == "2" and m.px <= 0) or m.ord_type not in ("1", "2"):
-            self._cxl_reject(m, p, "2", CXL_OTHER, "a replace needs a positive quantity, and a positive price for a "
+        if m.qty <= 0 or (m.ord_type == OrdType.LIMIT and m.px <= 0) or m.ord_type not in tuple(OrdType):
+            self._cxl_reject(m, p, TO_REPLACE, CXL_OTHER, "a replace needs a positive quantity, and a positive price for a "
                                                    "limit order")
             return
         refusal, notional_px = self.risk.check_replace(p.client, p.symbol, p.side, m.ord_type, m.qty, m.px,
                                                        p.cum_qty, p.cum_notional, p.exposure, self.now)
         if refusal:
             reason = CXL_BROKER if refusal.code.startswith("CREDIT") else CXL_OTHER
-            self._cxl_reject(m, p, "2", reason, refusal.text, refusal.code)
+            self._cxl_reject(m, p, TO_REPLACE, reason, refusal.text, refusal.code)
             return
         # Children are sized and priced for the old terms: take them all back, and the algo re-slices the new ones.
         self._begin_change(p, Pending("replace", m.cl_ord_id, m.qty, m.px, m.ord_type, notional_px),
@@ -221,13 +231,14 @@ class OrderManager:
         asked for each (its open children first), and one report says how many. FIX 4.4 MassCancelRequestType 1
         (by security) and 7 (all orders) are supported; others are refused with MassCancelRejectReason 0."""
         mass_id = f"M{self.seq}"
-        if m.scope not in ("1", "7") or (m.scope == "1" and not m.symbol):
-            self._out.append(M.MassCancelReport(m.client, m.cl_ord_id, mass_id, m.scope, "0", 0,
+        if m.scope not in tuple(MassCancelRequestType) or (m.scope == MassCancelRequestType.BY_SECURITY
+                                                           and not m.symbol):
+            self._out.append(M.MassCancelReport(m.client, m.cl_ord_id, mass_id, m.scope, MASS_CANCEL_REJECTED, 0,
                                                 f"MassCancelRequestType {m.scope!r} is not supported (1 by security "
                                                 f"with a Symbol, 7 all orders)", reject_reason=0))
             return
         hit = [p for p in self.parents.values() if p.client == m.client and not p.done and p.pending is None
-               and not p.ending and (m.scope == "7" or p.symbol == m.symbol)]
+               and not p.ending and (m.scope == MassCancelRequestType.ALL_ORDERS or p.symbol == m.symbol)]
         self._out.append(M.MassCancelReport(m.client, m.cl_ord_id, mass_id, m.scope, m.scope, len(hit)))
         for p in hit:
             self._end(p, "mass", f"mass cancel {m.cl_ord_id}")
@@ -245,7 +256,7 @@ class OrderManager:
     def _begin_change(self, p: Parent, pending: Pending, pending_status: str, why: str):
         """A client cancel or replace: Pending* to the client while open children are cancelled, else done now."""
         p.pending = pending
-        p.status = p.working_status()
+        p.apply(p.working_status(), f"{pending.kind} request")
         if self._cancel_children(p, why):
             self._report(p, pending_status, cl_ord_id=pending.cl_ord_id, orig=p.cl_ord_id)
         else:
@@ -265,7 +276,7 @@ class OrderManager:
             orig = p.cl_ord_id
             p.cl_ord_id = pend.cl_ord_id
             p.pending = None
-            p.status = S.CANCELED
+            p.apply(S.CANCELED, "cancel complete")
             self._expose(p)
             self._report(p, S.CANCELED, orig=orig)
         elif pend is not None:  # replace
@@ -275,7 +286,7 @@ class OrderManager:
             p.cl_ord_id, p.qty, p.px, p.ord_type, p.notional_px = (pend.cl_ord_id, max(pend.qty, p.cum_qty), pend.px,
                                                                    pend.ord_type, pend.notional_px)
             p.pending = None
-            p.status = p.working_status()
+            p.apply(p.working_status(), "replace complete")
             self._expose(p)
             self._report(p, S.ET_REPLACED, orig=orig)
             if p.ending and not p.done:
@@ -283,7 +294,7 @@ class OrderManager:
         elif p.ending:
             # a DAY order at the close and a GTD order at its ExpireTime ran out of time in force: Expired (FIX
             # ExecType/OrdStatus C); a kill switch, a mass cancel or the algo ending it: Canceled
-            p.status = S.EXPIRED if p.ending in ("expire", "eod") else S.CANCELED
+            p.apply(S.EXPIRED if p.ending in ("expire", "eod") else S.CANCELED, f"end ({p.ending})")
             self._expose(p)
             self._report(p, p.status, text=p.ending_text)
 
@@ -319,7 +330,7 @@ class OrderManager:
             why = ("MISMATCH", f"child {m.symbol} side {m.side} does not match parent {p.symbol} side {p.side}")
         elif m.qty <= 0:
             why = ("BAD_QTY", f"child quantity must be positive, not {m.qty}")
-        elif m.ord_type not in ("1", "2") or (m.ord_type == "2" and m.px <= 0):
+        elif m.ord_type not in tuple(OrdType):
             why = ("BAD_PRICE", "a child must be a market order or a limit order with a positive price")
         else:
             why = (self._leaves_check(p, m.qty, 0) or self._limit_check(p, m.ord_type, m.px)
@@ -356,14 +367,14 @@ class OrderManager:
                                          f"children")
         return None
 
-    def _child_status(self, c: Child, status: str) -> None:
+    def _child_status(self, c: Child, status: str, event: str) -> None:
         """A child's status changes here, so the count of children each venue has not acknowledged stays exact."""
         if c.status == S.PENDING_NEW and status != S.PENDING_NEW:
             n = self.unacked.get(c.venue, 0) - 1
             self.unacked[c.venue] = n
             if n < MAX_UNACKED_CHILDREN_PER_VENUE // 2:
                 self.silent_venues.pop(c.venue, None)
-        c.status = status
+        c.apply(status, event)
 
     def _working(self, p: Parent) -> list[Child]:
         """The parent's children still working, oldest first. Closed ones are dropped from ``p.live`` as they are
@@ -375,21 +386,10 @@ class OrderManager:
         return working
 
     def _leaves_check(self, p: Parent, add_qty: int, minus_child_open: int):
-        open_qty = sum(c.open_qty for c in self._working(p)) - minus_child_open
-        if open_qty + add_qty > p.leaves:
-            return ("EXCEEDS_LEAVES", f"open child quantity would be {open_qty + add_qty}, above the parent's leaves "
-                                      f"{p.leaves}")
-        return None
+        return leaves_problem(sum(c.open_qty for c in self._working(p)) - minus_child_open, add_qty, p.leaves)
 
     def _limit_check(self, p: Parent, ord_type: str, px: int):
-        if p.ord_type != "2":
-            return None
-        if ord_type != "2":
-            return ("THROUGH_LIMIT", "a market child under a limit parent could trade through the limit")
-        if (p.side == "1" and px > p.px) or (p.side != "1" and px < p.px):
-            return ("THROUGH_LIMIT", f"child price {M.format_price(px)} is through the parent's limit "
-                                     f"{M.format_price(p.px)}")
-        return None
+        return child_price_problem(p.side, p.px if p.ord_type == OrdType.LIMIT else 0, ord_type, px)
 
     def _child_cancel(self, m: M.ChildCancelRequest):
         c = self.children.get(m.child_id)
@@ -448,7 +448,7 @@ class OrderManager:
     def _venue_ack(self, m: M.VenueAck):
         c = self._child_of(m)
         if c is not None and c.status == S.PENDING_NEW:
-            self._child_status(c, S.NEW)
+            self._child_status(c, S.NEW, "venue ack")
 
     def _venue_fill(self, m: M.VenueFill):
         c = self._child_of(m)
@@ -466,9 +466,9 @@ class OrderManager:
             self._out.append(M.OmsAlert("CHILD_OVERFILL", f"child {c.child_id} filled {c.cum_qty} of {limit}",
                                         c.parent_id, c.child_id))
         if c.cum_qty >= c.qty and not c.replace_to:
-            self._child_status(c, S.FILLED)
+            self._child_status(c, S.FILLED, f"fill {m.exec_id}")
         elif c.working:
-            self._child_status(c, S.PARTIAL)
+            self._child_status(c, S.PARTIAL, f"fill {m.exec_id}")
         p = self.parents[c.parent_id]
         # A late fill (after a cancel request, or even after the parent ended) is real: always applied.
         was_done = p.done
@@ -479,12 +479,12 @@ class OrderManager:
                                         p.order_id, c.child_id))
         if was_done:
             if p.cum_qty >= p.qty:          # FIX's OrdStatus precedence puts Filled above Canceled and Expired
-                p.status = S.FILLED
+                p.apply(S.FILLED, f"late fill {m.exec_id}")
             self._out.append(M.OmsAlert("FILL_AFTER_DONE", f"fill {m.exec_id} on child {c.child_id} after parent "
                                                            f"{p.order_id} was {_status_name(p.status)}",
                                         p.order_id, c.child_id))
         else:
-            p.status = p.working_status()
+            p.apply(p.working_status(), f"fill {m.exec_id}")
         self._expose(p)
         self._report(p, S.ET_TRADE, last_qty=m.last_qty, last_px=m.last_px, last_mkt=c.venue)
         p.fill_reports[f"{c.child_id} {m.exec_id}"] = f"X{self._exec_n}"
@@ -492,7 +492,7 @@ class OrderManager:
             if p.pending is not None:  # it filled before the cancel/replace could take effect
                 pend, p.pending = p.pending, None
                 self._out.append(M.CancelReject(p.client, p.order_id, pend.cl_ord_id, p.cl_ord_id, S.FILLED,
-                                                "1" if pend.kind == "cancel" else "2", CXL_TOO_LATE,
+                                                TO_CANCEL if pend.kind == "cancel" else TO_REPLACE, CXL_TOO_LATE,
                                                 "order filled before the request took effect"))
             self._cancel_children(p, "parent filled")  # a child never outlives its parent
         elif not c.working:
@@ -519,7 +519,7 @@ class OrderManager:
         p.cum_qty += new_qty - old_qty
         p.cum_notional += new_qty * new_px - old_qty * old_px
         if not p.done or (p.status == S.FILLED and p.cum_qty < p.qty):   # a bust reopens what it un-fills
-            p.status = p.working_status()
+            p.apply(p.working_status(), f"{m.kind} {m.exec_id}")
         self._expose(p)
         ref = p.fill_reports.get(f"{c.child_id} {m.ref_exec_id}", "")
         if m.kind == "bust":
@@ -534,7 +534,7 @@ class OrderManager:
         c = self._child_of(m)
         if c is None or not c.working:
             return
-        self._child_status(c, status)
+        self._child_status(c, status, type(m).__name__)
         c.replace_to = None
         self._maybe_complete(self.parents[c.parent_id])
 
@@ -549,7 +549,7 @@ class OrderManager:
         if c is None:
             return
         c.qty, c.px, c.replace_to = m.qty, m.px, None
-        self._child_status(c, S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW))
+        self._child_status(c, S.FILLED if c.cum_qty >= c.qty else (S.PARTIAL if c.cum_qty else S.NEW), "replaced")
         if not c.working:
             self._maybe_complete(self.parents[c.parent_id])
 
@@ -561,13 +561,13 @@ class OrderManager:
         c.replace_to = None  # a rejected replace also comes back as a cancel reject
         p = self.parents[c.parent_id]
         if c.working and c.cum_qty >= c.qty:  # it filled while the replace was pending: now it is done
-            self._child_status(c, S.FILLED)
+            self._child_status(c, S.FILLED, "cancel reject after filling")
             self._maybe_complete(p)
             return
         if c.working and m.ord_status in VENUE_DONE:
             # the venue says the order is already over (filled, canceled, rejected, expired): that is why it would
             # not cancel it. Its fills, if any are still on the way, are applied when they come.
-            self._child_status(c, VENUE_DONE[m.ord_status])
+            self._child_status(c, VENUE_DONE[m.ord_status], f"cancel reject (venue status {m.ord_status})")
             self._maybe_complete(p)
             return
         if c.working and (p.pending or p.ending):

@@ -1,16 +1,59 @@
-"""Parent (client) and child (venue) order state. Plain data with the derived quantities FIX defines."""
+"""Parent (client) and child (venue) order state: plain data with the derived quantities FIX defines, and one
+transition table per order kind. A status changes only through ``apply``, which refuses a transition the table does
+not have with an ``OrderStateError`` naming the order, its state and the event (NautilusTrader's ``Order`` keeps its
+states the same way)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# FIX 4.4 OrdStatus (39)
-NEW, PARTIAL, FILLED, DONE_FOR_DAY, CANCELED = "0", "1", "2", "3", "4"
-PENDING_CANCEL, REJECTED, PENDING_NEW, EXPIRED, PENDING_REPLACE = "6", "8", "A", "C", "E"
-# FIX 4.4 ExecType (150) values that are not also OrdStatus values
-ET_REPLACED, ET_TRADE, ET_STATUS, ET_RESTATED = "5", "F", "I", "D"
-ET_TRADE_CANCEL, ET_TRADE_CORRECT = "H", "G"
+from sequencer.fixvalues import ExecType, OrdStatus
+
+NEW, PARTIAL, FILLED, DONE_FOR_DAY = OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED, OrdStatus.DONE_FOR_DAY
+CANCELED, PENDING_CANCEL, REJECTED = OrdStatus.CANCELED, OrdStatus.PENDING_CANCEL, OrdStatus.REJECTED
+PENDING_NEW, EXPIRED, PENDING_REPLACE = OrdStatus.PENDING_NEW, OrdStatus.EXPIRED, OrdStatus.PENDING_REPLACE
+ET_REPLACED, ET_TRADE, ET_STATUS, ET_RESTATED = ExecType.REPLACED, ExecType.TRADE, ExecType.ORDER_STATUS, \
+    ExecType.RESTATED
+ET_TRADE_CANCEL, ET_TRADE_CORRECT = ExecType.TRADE_CANCEL, ExecType.TRADE_CORRECT
 
 TERMINAL = (FILLED, DONE_FOR_DAY, CANCELED, REJECTED, EXPIRED)
+_WORKING = (NEW, PARTIAL)
+_PENDING = (PENDING_CANCEL, PENDING_REPLACE)
+
+# A parent (the client's order) is never PendingNew or Rejected as an object: a refused order never becomes one.
+#   working -> working / pending / filled / canceled / expired (fills, a client's cancel or replace, an OMS end)
+#   pending -> the same pending (fills during it), the other statuses it completes to, or Filled (filled first)
+#   filled  -> working again (a venue bust takes back fills), or Filled (a correction)
+#   canceled / expired -> Filled (a late fill completes it: Filled ranks above them) or the same (a bust, a
+#   correction of an earlier fill)
+PARENT_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    NEW: (NEW, PARTIAL, FILLED, PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED),
+    PARTIAL: (NEW, PARTIAL, FILLED, PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED),
+    PENDING_CANCEL: (PENDING_CANCEL, NEW, PARTIAL, FILLED, CANCELED, EXPIRED),
+    PENDING_REPLACE: (PENDING_REPLACE, NEW, PARTIAL, FILLED, CANCELED, EXPIRED),
+    FILLED: (FILLED, NEW, PARTIAL),
+    CANCELED: (CANCELED, FILLED),
+    EXPIRED: (EXPIRED, FILLED),
+}
+# A child (our order at a venue): sent PendingNew; acknowledged, filled, replaced; ended by the venue, or by the OMS
+# at the close when the venue never confirms. A child over stays over, except that a late fill (one that crossed
+# the cancel on the wire) completing it makes it Filled.
+CHILD_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PENDING_NEW: (PENDING_NEW, NEW, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED),
+    NEW: (NEW, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED),
+    PARTIAL: (PARTIAL, NEW, FILLED, CANCELED, REJECTED, EXPIRED),
+    FILLED: (FILLED,), CANCELED: (CANCELED, FILLED), REJECTED: (REJECTED,), EXPIRED: (EXPIRED, FILLED),
+}
+
+
+class OrderStateError(Exception):
+    """A transition the order's table does not have: a bug in the OMS or an impossible sequence of events."""
+
+
+def _apply(kind: str, order_id: str, table: dict, current: str, new: str, event: str) -> str:
+    if new not in table.get(current, ()):
+        raise OrderStateError(f"{kind} {order_id}: no transition from {OrdStatus(current).name} to "
+                              f"{OrdStatus(new).name} on {event}")
+    return new
 
 
 @dataclass
@@ -48,6 +91,10 @@ class Parent:
     fill_reports: dict = field(default_factory=dict)   # "child_id venue_exec_id" -> our ExecID of that fill's report
     children: list = field(default_factory=list)   # child ids, in creation order
     live: list = field(default_factory=list)       # ids of children that may still be working (pruned lazily)
+
+    def apply(self, status: str, event: str) -> None:
+        """Change the status, if the parent table allows it (``event`` names what happened, for the error)."""
+        self.status = _apply("order", self.order_id, PARENT_TRANSITIONS, self.status, status, event)
 
     @property
     def done(self) -> bool:
@@ -88,6 +135,10 @@ class Child:
     fills: dict = field(default_factory=dict)  # exec_id -> qty: a venue's resent fill is not applied twice
     fill_px: dict = field(default_factory=dict)   # exec_id -> px (a bust or correction takes back exactly this)
     corrections: dict = field(default_factory=dict)   # the venue's ExecIDs of busts/corrections already applied
+
+    def apply(self, status: str, event: str) -> None:
+        """Change the status, if the child table allows it."""
+        self.status = _apply("child", self.child_id, CHILD_TRANSITIONS, self.status, status, event)
 
     @property
     def working(self) -> bool:

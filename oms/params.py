@@ -1,6 +1,8 @@
 """Checks of a client order's algo parameters, so a bad one is refused with a clear reason before it is accepted."""
 from __future__ import annotations
 
+from sequencer.fixvalues import TimeInForce
+
 STRATEGIES = ("LIMIT", "VWAP", "TWAP", "POV")
 
 # Further strategy parameters (NewOrder.params, from documented custom FIX tags): name -> (strategies, low, high, default)
@@ -70,6 +72,6 @@ def check_tif(o) -> str | None:
                "3": "not supported yet: send DAY and cancel, or a LIMIT order (it takes what is shown first)",
                "4": "not supported yet", "5": "not supported"}.get(o.tif, "unknown TimeInForce")
         return f"TimeInForce {name} is not supported: {why}"
-    if o.tif == "6" and not o.expire_ns:
+    if o.tif == TimeInForce.GOOD_TILL_DATE and not o.expire_ns:
         return "GTD needs an ExpireTime (126); ExpireDate alone is not supported"
     return None

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 
 import msgspec
 
+from sequencer.fixvalues import OrdRejReason, OrdType, Side
 from sequencer.messages import UNLIMITED, RiskLimits, format_price as money
+
+from .rules import is_buy, whole_lots
 
 FIRM = "*"
 SECOND_NS = 1_000_000_000
@@ -47,9 +50,10 @@ def open_limits(client: str = "*") -> RiskLimits:
     return RiskLimits(client, **{f: UNLIMITED for f in REQUIRED})
 
 
-# FIX 4.4 OrdRejReason
-REJ_BROKER_CREDIT, REJ_UNKNOWN_SYMBOL, REJ_EXCHANGE_CLOSED, REJ_EXCEEDS_LIMIT = 0, 1, 2, 3
-REJ_DUPLICATE, REJ_UNSUPPORTED, REJ_INCORRECT_QTY, REJ_OTHER = 6, 11, 13, 99
+REJ_BROKER_CREDIT, REJ_UNKNOWN_SYMBOL = OrdRejReason.BROKER_CREDIT, OrdRejReason.UNKNOWN_SYMBOL
+REJ_EXCHANGE_CLOSED, REJ_EXCEEDS_LIMIT = OrdRejReason.EXCHANGE_CLOSED, OrdRejReason.ORDER_EXCEEDS_LIMIT
+REJ_DUPLICATE, REJ_UNSUPPORTED = OrdRejReason.DUPLICATE_ORDER, OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC
+REJ_INCORRECT_QTY, REJ_OTHER = OrdRejReason.INCORRECT_QUANTITY, OrdRejReason.OTHER
 
 
 @dataclass(frozen=True)
@@ -169,14 +173,14 @@ class PreTradeRisk:
         if r:
             return r
         ref, source = self.market.reference_px(symbol)
-        if ord_type == "1":
+        if ord_type == OrdType.MARKET:
             if ref <= 0:
                 return Refusal(REJ_OTHER, "NO_REFERENCE_PRICE", f"market child in {symbol} with no reference price")
             notional_px = ref
         else:
             notional_px = px
             if ref > 0:
-                through = (px - ref) if side == "1" else (ref - px)
+                through = (px - ref) if is_buy(side) else (ref - px)
                 if through * 10_000 > ref * ERRONEOUS_PRICE_BP:
                     return Refusal(REJ_OTHER, "ERRONEOUS_PRICE", f"child limit {money(px)} is more than "
                                                                  f"{ERRONEOUS_PRICE_BP} bp through the reference "
@@ -255,25 +259,24 @@ class PreTradeRisk:
         sec = self.market.securities[o.symbol]
         if o.qty <= 0:
             return Refusal(REJ_INCORRECT_QTY, "BAD_ORDER", f"order quantity must be positive, not {o.qty}")
-        if sec.lot_size > 1 and o.qty % sec.lot_size and o.qty > sec.lot_size:
-            # odd lots below one round lot are fine; mixed lots above it must be whole lots
+        if not whole_lots(o.qty, sec.lot_size):
             return Refusal(REJ_INCORRECT_QTY, "BAD_ORDER", f"quantity {o.qty} is not a multiple of the lot size "
                                                          f"{sec.lot_size}")
-        if o.side not in ("1", "2", "5", "6"):
+        if o.side not in tuple(Side):
             return Refusal(REJ_UNSUPPORTED, "BAD_ORDER", f"side {o.side!r} is not supported (1, 2, 5, 6)")
-        if o.ord_type == "2":
+        if o.ord_type == OrdType.LIMIT:
             if o.px <= 0:
                 return Refusal(REJ_OTHER, "BAD_ORDER", "a limit order needs a positive price")
             if sec.tick_px > 0 and o.px % sec.tick_px:
                 return Refusal(REJ_OTHER, "BAD_ORDER", f"price {money(o.px)} is not on the tick "
                                                      f"({money(sec.tick_px)})")
-        elif o.ord_type != "1":
+        elif o.ord_type != OrdType.MARKET:
             return Refusal(REJ_UNSUPPORTED, "BAD_ORDER", f"order type {o.ord_type!r} is not supported (1 market, "
                                                          f"2 limit)")
         return None
 
     def _short(self, o):
-        if o.side == "5" and not getattr(o, "locate_broker", ""):
+        if o.side == Side.SELL_SHORT and not getattr(o, "locate_broker", ""):
             lim = self._lim(o.client)
             if not (lim and lim.short_without_locate):
                 return Refusal(REJ_OTHER, "SHORT_NO_LOCATE", "short sale without a locate (LocateBroker)")
@@ -282,7 +285,7 @@ class PreTradeRisk:
     def _price(self, client, symbol, side, ord_type, px) -> tuple[int, Refusal | None]:
         """The price the order's notional counts at, after the price collar."""
         ref, source = self.market.reference_px(symbol)
-        if ord_type == "1":
+        if ord_type == OrdType.MARKET:
             if ref <= 0:
                 return 0, Refusal(REJ_OTHER, "NO_REFERENCE_PRICE", f"market order in {symbol} with no reference "
                                                                    f"price to check it against")
@@ -290,7 +293,7 @@ class PreTradeRisk:
         lim = self._lim(client)
         if lim and lim.collar_bp > 0 and ref > 0:
             band = ref * lim.collar_bp // 10_000
-            buy = side == "1"
+            buy = is_buy(side)
             if (buy and px > ref + band) or (not buy and px < ref - band):
                 return 0, Refusal(REJ_OTHER, "PRICE_COLLAR",
                                   f"limit {money(px)} is more than {lim.collar_bp} bp through the reference price "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from oms.params import parse_params
+from oms.rules import is_buy
 
 SECOND = 1_000_000_000
 
@@ -54,7 +55,7 @@ class Strategy:
             return
         near, _ = self.ctx.near_far()
         near = self.ctx.within_limit(near) if near else 0
-        buy = self.p.side == "1"
+        buy = is_buy(self.p.side)
         for c in self.passive():
             if near and (near > c.px if buy else near < c.px):
                 self.ctx.replace(c, c.qty, near)
