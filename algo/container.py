@@ -11,6 +11,7 @@ wants are left in ``timer_requests`` for the app runtime.
 """
 from __future__ import annotations
 
+from oms.params import IMMEDIATE
 from oms.rules import inside_limit, leaves_problem, through_limit
 from sequencer import messages as M
 from sequencer.fixvalues import ExecType, OrdType, Side, TimeInForce
@@ -146,7 +147,7 @@ class AlgoContainer:
         cls = self.strategies_by_name.get(o.strategy)
         end = o.end_ns or self.ref.close_ns
         p = AlgoParent(er.order_id, o.client, o.cl_ord_id, o.symbol, o.side, o.qty, o.ord_type, o.px, o.strategy,
-                       max(o.start_ns, self.now), end, o.participation_bp, dict(o.params), seq)
+                       max(o.start_ns, self.now), end, o.participation_bp, dict(o.params), seq, o.tif)
         self.parents[p.order_id] = p
         self.by_symbol.setdefault(p.symbol, []).append(p.order_id)
         if cls is None:
@@ -166,6 +167,12 @@ class AlgoContainer:
         if p.leaves and not p.ending and not p.changing:
             p.ending = True
             self._out.append(M.AlgoEnd(p.order_id, f"{p.strategy} end time reached with {p.leaves} left"))
+
+    def end_now(self, p: AlgoParent, text: str):
+        """The strategy is done with what is left (an IOC's remainder): the OMS cancels it back to the client."""
+        if p.leaves and not p.ending and not p.changing:
+            p.ending = True
+            self._out.append(M.AlgoEnd(p.order_id, text))
 
     def _finish(self, p: AlgoParent):
         self.strategies.pop(p.order_id, None)
@@ -258,9 +265,11 @@ class AlgoContainer:
             raise StrategyViolation("NOT_ACTIVE", f"parent {p.order_id} is not being worked")
         sec = self.ref.securities.get(p.symbol)
         lot = sec.lot_size if sec else 1
-        if tif == TimeInForce.IMMEDIATE_OR_CANCEL or ord_type == OrdType.MARKET:  # it takes: measured against what this venue shows
+        if tif in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL) or ord_type == OrdType.MARKET:
+            # it takes: measured against what this venue shows
             top = self.md.top(p.symbol, venue)
-            shown, share, floor = (top[3] if p.side == BUY else top[1]), self.take_share_pct, lot
+            share = 100 if p.tif in IMMEDIATE else self.take_share_pct   # an IOC/FOK takes all it may, now
+            shown, share, floor = (top[3] if p.side == BUY else top[1]), share, lot
         else:                              # it rests: measured against the displayed size at the NBBO
             shown, share, floor = self.near_shown(p), self.post_share_pct, self.round_lot
         why = check_child(side=p.side, parent_limit=p.limit, leaves=p.leaves, open_qty=self.open_qty(p), qty=qty,
@@ -398,21 +407,37 @@ class Context:
         qty = min(qty, room)
         return qty if qty == room else qty - qty % self.lot
 
-    def take(self, qty: int, limit_px: int = 0) -> int:
+    def end(self, text: str) -> None:
+        """Give back what is left of the parent now (the OMS cancels it to the client with ``text``)."""
+        self._box.end_now(self.parent, text)
+
+    def take(self, qty: int, limit_px: int = 0, share_pct: int = 0) -> int:
         """Take displayed liquidity (IOC children, best venues first) up to ``qty`` at prices within ``limit_px``
-        (and the parent's limit). Returns the quantity sent."""
+        (and the parent's limit), each child at most ``share_pct`` of what its venue shows (default: the
+        container's setting). Returns the quantity sent."""
         p = self.parent
         lim = self.within_limit(limit_px) if limit_px else p.limit
         qty = self._lots(qty)
         sent = 0
         for venue, n, px in placement.take_venues(self.ref, self.md, self._box.dest, p.symbol, p.side, lim, qty,
-                                                  self.lot, self._box.take_share_pct):
+                                                  self.lot, share_pct or self._box.take_share_pct):
             n = self._lots(n)
             if n <= 0:
                 break
             self._box.send(p, venue, n, px, OrdType.LIMIT, TimeInForce.IMMEDIATE_OR_CANCEL)
             sent += n
         return sent
+
+    def fill_or_kill(self, qty: int) -> int:
+        """One FOK child for ``qty`` to the best venue whose displayed quote holds all of it within the parent's limit,
+        at that quote's price. Returns the quantity sent (0: no venue shows it all)."""
+        p = self.parent
+        best = placement.fill_or_kill_venue(self.ref, self.md, self._box.dest, p.symbol, p.side, p.limit, qty)
+        if best is None:
+            return 0
+        venue, px = best
+        self._box.send(p, venue, qty, px, OrdType.LIMIT, TimeInForce.FILL_OR_KILL)
+        return qty
 
     def post(self, qty: int, px: int) -> AlgoChild | None:
         """Rest a day child at ``px`` (inside the parent's limit) on the best venue for it, sized to the displayed

@@ -40,19 +40,33 @@ class Destinations:
         return live[i % len(live)]
 
 
-def take_venues(ref: RefView, md: MarketView, dest: Destinations, symbol: str, side: str, limit: int,
-                qty: int, lot: int, take_share_pct: int) -> list[tuple[str, int, int]]:
-    """Marketable children: ``[(venue, qty, px)]`` against displayed liquidity within the limit, best price first,
-    then the larger displayed size, then the lower take fee. Each takes at most ``take_share_pct`` of what the venue
-    shows, in whole lots."""
+def _offers(ref: RefView, md: MarketView, dest: Destinations, symbol: str, side: str,
+            limit: int) -> list[tuple[str, int, int]]:
+    """``[(venue, px, shown)]`` of the venues that are up and show the other side within the limit: best price first,
+    then the larger displayed size, then the lower take fee."""
     offers = []
     for venue, top in md.tops.get(symbol, {}).items():
         px, shown = (top[2], top[3]) if side == BUY else (top[0], top[1])
         if px and shown and dest.venue_up(venue) and venue in ref.venues and not through_limit(side, px, limit):
             fee = ref.venues[venue].take_fee_px
             offers.append(((px if side == BUY else -px), -shown, fee, venue, px, shown))
+    return [(venue, px, shown) for *_, venue, px, shown in sorted(offers)]
+
+
+def fill_or_kill_venue(ref: RefView, md: MarketView, dest: Destinations, symbol: str, side: str, limit: int,
+                       qty: int) -> tuple[str, int] | None:
+    """``(venue, px)`` of the best venue whose displayed quote alone holds all of ``qty`` within the limit."""
+    return next(((venue, px) for venue, px, shown in _offers(ref, md, dest, symbol, side, limit) if shown >= qty),
+                None)
+
+
+def take_venues(ref: RefView, md: MarketView, dest: Destinations, symbol: str, side: str, limit: int,
+                qty: int, lot: int, take_share_pct: int) -> list[tuple[str, int, int]]:
+    """Marketable children: ``[(venue, qty, px)]`` against displayed liquidity within the limit, best price first,
+    then the larger displayed size, then the lower take fee. Each takes at most ``take_share_pct`` of what the venue
+    shows, in whole lots."""
     out = []
-    for _, _, _, venue, px, shown in sorted(offers):
+    for venue, px, shown in _offers(ref, md, dest, symbol, side, limit):
         if qty <= 0:
             break
         n = min(qty, shown * take_share_pct // 100)

@@ -24,6 +24,7 @@ class AlgoParent:
     participation_bp: int
     params: dict
     seed: int                  # the NewOrder's seq: a per-order seed from the stream
+    tif: str = TimeInForce.DAY
     cum_qty: int = 0
     cum_notional: int = 0
     status: str = OrdStatus.NEW
@@ -77,4 +78,4 @@ class AlgoChild:
 
     @property
     def passive(self) -> bool:
-        return self.tif != TimeInForce.IMMEDIATE_OR_CANCEL
+        return self.tif not in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL)

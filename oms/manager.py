@@ -22,7 +22,7 @@ from sequencer.fixvalues import CxlRejReason, CxlRejResponseTo, ExecRestatementR
 
 from . import orders as S
 from .orders import Child, OrderStateError, Parent, Pending
-from .params import check_params, check_tif
+from .params import IMMEDIATE, TIF_NAMES, check_params, check_tif
 from .risk import (FIRM, MAX_OPEN_CHILDREN_PER_PARENT, MAX_UNACKED_CHILDREN_PER_VENUE, REJ_UNSUPPORTED, MarketView,
                    PreTradeRisk, Refusal)
 from .rules import child_price_problem, leaves_problem
@@ -332,6 +332,9 @@ class OrderManager:
             why = ("BAD_QTY", f"child quantity must be positive, not {m.qty}")
         elif m.ord_type not in tuple(OrdType):
             why = ("BAD_PRICE", "a child must be a market order or a limit order with a positive price")
+        elif p.tif in IMMEDIATE and m.tif != p.tif:
+            # an IOC or FOK parent executes at once: a child of it that could rest would outlive its time in force
+            why = ("TIF_MISMATCH", f"a child of a {TIF_NAMES[p.tif]} parent must be {TIF_NAMES[p.tif]} too")
         else:
             why = (self._leaves_check(p, m.qty, 0) or self._limit_check(p, m.ord_type, m.px)
                    or self._market_gate(p, m.venue, m.ord_type, m.qty, m.px))

@@ -46,7 +46,7 @@ def check_params(o, now: int) -> str | None:
             return f"POV needs a ParticipationRate between 0.01% and 50%, not {o.participation_bp / 100}%"
     elif o.participation_bp:
         return f"ParticipationRate is only for POV, not {o.strategy}"
-    if o.strategy in ("VWAP", "TWAP", "POV") and o.tif not in ("0",):
+    if o.strategy in ("VWAP", "TWAP", "POV") and o.tif not in (TimeInForce.DAY, *IMMEDIATE):
         return f"{o.strategy} orders must be DAY orders (TimeInForce 0)"
     try:
         p = parse_params(o.strategy, o.params)
@@ -57,21 +57,29 @@ def check_params(o, now: int) -> str | None:
     return None
 
 
-# TimeInForce (59) values and what seqtrade does with each; anything else is rejected (OrdRejReason 11), never
-# silently worked as DAY
-TIF_NAMES = {"0": "DAY", "1": "GTC", "2": "OPG", "3": "IOC", "4": "FOK", "5": "GTX", "6": "GTD", "7": "ATC"}
-TIF_SUPPORTED = ("0", "6")
+# TimeInForce (59): what seqtrade does with each. DAY ends Expired at the close; GTD at its ExpireTime (today);
+# IOC takes what the venues show within the limit at once and cancels the rest; FOK executes in full at once on one
+# venue or not at all. Anything else is rejected (OrdRejReason 11), never silently worked as DAY.
+TIF = TimeInForce
+TIF_NAMES = {TIF.DAY: "DAY", TIF.GOOD_TILL_CANCEL: "GTC", TIF.AT_THE_OPENING: "OPG", TIF.IMMEDIATE_OR_CANCEL: "IOC",
+             TIF.FILL_OR_KILL: "FOK", TIF.GOOD_TILL_CROSSING: "GTX", TIF.GOOD_TILL_DATE: "GTD", TIF.AT_THE_CLOSE: "ATC"}
+TIF_SUPPORTED = (TIF.DAY, TIF.GOOD_TILL_DATE, TIF.IMMEDIATE_OR_CANCEL, TIF.FILL_OR_KILL)
+IMMEDIATE = (TIF.IMMEDIATE_OR_CANCEL, TIF.FILL_OR_KILL)
+_UNSUPPORTED_WHY = {
+    TIF.GOOD_TILL_CANCEL: "orders do not live across days here: send DAY, or GTD with an ExpireTime today",
+    TIF.AT_THE_OPENING: "the venues have no opening auction", TIF.AT_THE_CLOSE: "the venues have no closing auction",
+    TIF.GOOD_TILL_CROSSING: "the venues have no crossing session"}
 
 
 def check_tif(o) -> str | None:
     """``None`` if seqtrade works the order's TimeInForce, else why not (for an OrdRejReason 11 reject)."""
     name = TIF_NAMES.get(o.tif, repr(o.tif))
     if o.tif not in TIF_SUPPORTED:
-        why = {"1": "orders do not live across days here: send DAY, or GTD with an ExpireTime today",
-               "2": "the venues have no opening auction", "7": "the venues have no closing auction",
-               "3": "not supported yet: send DAY and cancel, or a LIMIT order (it takes what is shown first)",
-               "4": "not supported yet", "5": "not supported"}.get(o.tif, "unknown TimeInForce")
-        return f"TimeInForce {name} is not supported: {why}"
-    if o.tif == TimeInForce.GOOD_TILL_DATE and not o.expire_ns:
+        return f"TimeInForce {name} is not supported: {_UNSUPPORTED_WHY.get(o.tif, 'unknown TimeInForce')}"
+    if o.tif == TIF.GOOD_TILL_DATE and not o.expire_ns:
         return "GTD needs an ExpireTime (126); ExpireDate alone is not supported"
+    if o.tif in IMMEDIATE and o.strategy != "LIMIT":
+        return f"TimeInForce {name} is for LIMIT orders, not {o.strategy} (an algo works over time)"
+    if o.tif in IMMEDIATE and (o.start_ns or o.end_ns or o.expire_ns):
+        return f"TimeInForce {name} executes at once: no start, end or expire time"
     return None

@@ -1,7 +1,7 @@
 """A price-time-priority limit order book for one symbol: the matching engine of the venue simulator.
 
-Orders: limit (rests what does not trade), IOC (cancels what does not trade), market (trades against whatever is
-there, the rest is cancelled); cancel; replace (a cut in quantity at the same price keeps time priority, anything
+Orders: limit (rests what does not trade), IOC (cancels what does not trade), FOK (trades its whole quantity at
+once or nothing), market (trades against whatever is there, the rest is cancelled); cancel; replace (a cut in quantity at the same price keeps time priority, anything
 else re-queues behind). Prices and quantities are integers; a price off the tick or a quantity off the lot is refused.
 
 Layout for speed: each side is ``price -> deque of orders`` plus a heap of its prices (``heapq``, in C; bids stored
@@ -74,10 +74,28 @@ class Book:
         if oid in self.orders:
             raise BookError(f"order id {oid!r} is already resting")
 
-    def limit(self, oid, side: int, px: int, qty: int, owner=None, ioc: bool = False) -> list:
-        """Match, then rest what is left (unless IOC). Returns the fills."""
+    def crossing_qty(self, side: int, px: int, enough: int) -> int:
+        """Quantity resting on the other side at prices an order on ``side`` limited at ``px`` would trade with,
+        counted until ``enough`` is reached (an FOK needs to know only whether its whole quantity is there)."""
+        other = SELL if side == BUY else BUY
+        total = 0
+        for level_px in sorted(self.levels[other], reverse=other == BUY):
+            if level_px > px if side == BUY else level_px < px:
+                break
+            total += self.level_qty(other, level_px)
+            if total >= enough:
+                break
+        return total
+
+    def limit(self, oid, side: int, px: int, qty: int, owner=None, ioc: bool = False, fok: bool = False) -> list:
+        """Match, then rest what is left (unless IOC or FOK). An FOK that cannot trade in full trades nothing.
+        Returns the fills."""
         if qty <= 0 or px <= 0 or qty % self.lot or px % self.tick or side not in (BUY, SELL) or oid in self.orders:
             self._check(oid, side, px, qty)  # raises with the specific reason
+        if fok:
+            if self.crossing_qty(side, px, qty) < qty:
+                return []
+            ioc = True
         opp = self.best[SELL if side == BUY else BUY]
         if opp is not None and (px >= opp if side == BUY else px <= opp):
             fills, qty = self._match(oid, side, px, qty)

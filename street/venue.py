@@ -15,6 +15,8 @@ import random
 import zlib
 from dataclasses import dataclass
 
+from sequencer.fixvalues import OrdType, TimeInForce
+
 from .book import BUY, SELL, Book, BookError
 
 DEPTH_LEVELS = 5
@@ -74,7 +76,7 @@ class VenueSim:
         return f"{self.venue}-{self._n}"
 
     def new_order(self, key, symbol: str, side: int, qty: int, ord_type: str, px: int, tif: str) -> list:
-        """``ord_type`` FIX 1 market / 2 limit; ``tif`` FIX 0 day / 3 IOC. Returns events (see ``_fills``)."""
+        """``ord_type`` FIX 1 market / 2 limit; ``tif`` FIX 0 day / 3 IOC / 4 FOK. Returns events (see ``_fills``)."""
         out = self.events = []
         why = self.reject_all or ("unknown symbol" if symbol not in self.books else
                                   "symbol halted" if symbol in self.halted else
@@ -94,10 +96,13 @@ class VenueSim:
         self.clients[oid] = c = _Client(key, symbol, side, qty, px)
         self.by_key[key] = oid
         out.append(("ack", key, oid))
-        fills = book.market(oid, side, qty) if ord_type == "1" else book.limit(oid, side, px, qty, ioc=tif == "3")
+        fills = (book.market(oid, side, qty) if ord_type == OrdType.MARKET else
+                 book.limit(oid, side, px, qty, ioc=tif == TimeInForce.IMMEDIATE_OR_CANCEL,
+                            fok=tif == TimeInForce.FILL_OR_KILL))
         self._fills(symbol, fills)
-        if oid not in book.orders and c.cum < c.qty:   # IOC or market remainder
-            self._close(oid, "canceled", "not filled immediately (IOC/market)")
+        if oid not in book.orders and c.cum < c.qty:   # IOC, FOK or market remainder
+            self._close(oid, "canceled", "not filled in full at once (FOK)" if tif == TimeInForce.FILL_OR_KILL else
+                        "not filled immediately (IOC/market)")
         self._quote(symbol)
         return out
 

@@ -196,3 +196,39 @@ def test_each_child_names_the_record_that_caused_it():
     out = h.feed(M.VenueCanceled(rest.child_id))                 # XNAS still shows the limit: it takes again
     kids = [m for m in out if isinstance(m, M.ChildNewRequest)]
     assert kids and all(k.cause_seq == h.seq for k in kids)
+
+
+def test_ioc_parent_takes_every_venue_within_its_limit_at_once_and_gives_back_the_rest():
+    h = Harness()
+    oid, _ = h.order(qty=1000, px=PX + 10_000, tif="3")      # XNAS shows 300 @ PX, ARCX 400 @ PX+0.01
+    out = h.timers(T0)
+    kids = [m for m in out if isinstance(m, M.ChildNewRequest)]
+    assert [(k.venue, k.qty, k.px, k.tif) for k in kids] == [("XNAS", 300, PX, "3"), ("ARCX", 400, PX + 10_000, "3")]
+    h.feed(M.VenueAck(kids[0].child_id))
+    h.feed(M.VenueFill(kids[0].child_id, "e1", 300, PX))
+    assert not [m for m in h.out if isinstance(m, M.AlgoEnd)]             # ARCX has not answered yet
+    out = h.feed(M.VenueCanceled(kids[1].child_id, "not filled immediately"))
+    assert [(m.parent_id, m.text) for m in out if isinstance(m, M.AlgoEnd)] == [
+        (oid, "IOC: the rest canceled, not filled at once")]
+    assert not [m for m in h.quote("AAPL", "XNAS", PX - 10_000, 500, PX, 900) if isinstance(m, M.ChildNewRequest)]
+
+
+def test_ioc_parent_with_nothing_shown_within_its_limit_ends_at_once_and_never_rests():
+    h = Harness()
+    oid, _ = h.order(qty=1000, px=PX - 20_000, tif="3")
+    out = h.timers(T0)
+    assert not [m for m in out if isinstance(m, M.ChildNewRequest)]
+    assert [m.text for m in out if isinstance(m, M.AlgoEnd)] == ["IOC: nothing shown within the limit"]
+
+
+def test_fok_parent_goes_whole_to_one_venue_that_shows_it_all_or_ends():
+    h = Harness()
+    oid, _ = h.order(qty=400, px=PX + 10_000, tif="4", cl="F1")   # XNAS shows 300 (better price), ARCX 400
+    kids = [m for m in h.timers(T0) if isinstance(m, M.ChildNewRequest)]
+    assert [(k.venue, k.qty, k.px, k.tif) for k in kids] == [("ARCX", 400, PX + 10_000, "4")]
+    out = h.feed(M.VenueCanceled(kids[0].child_id, "not filled in full at once (FOK)"))
+    assert [m.text for m in out if isinstance(m, M.AlgoEnd)] == ["FOK: the rest canceled, not filled at once"]
+    oid2, _ = h.order(qty=1000, px=PX + 10_000, tif="4", cl="F2")   # no venue shows 1000
+    out = h.timers(T0)
+    assert not [m for m in out if isinstance(m, M.ChildNewRequest)]
+    assert [m.text for m in out if isinstance(m, M.AlgoEnd)] == ["FOK: no venue shows the whole 1000 within the limit"]

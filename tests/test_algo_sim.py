@@ -144,3 +144,33 @@ def test_a_day_is_identical_for_the_same_seed_and_replays_exactly(day, tmp_path)
     for app in (OmsApp(), AlgoApp(), SimStreetApp(3)):
         runner = c.add(app)
         assert runner.verified == sum(1 for r in recs if r.source == app.name) > 0
+
+
+def test_ioc_and_fok_orders_execute_at_once_against_the_simulated_venues_and_never_rest(tmp_path):
+    c = SimCluster(str(tmp_path / "tif"), "refdata/sample", seed=5)
+    try:
+        c.inject("client", M.NewOrder("C1", "S0", "AAPL", "1", 100, "2", 1_000_000))   # to get AAPL's quotes
+        c.run_until(c.at("09:31"))
+        bid, ask = c.oms.om.market.nbbo["AAPL"]
+        through = ask + 5 * 10_000                                   # 5 cents through the offer: marketable
+        t0 = c.at("09:31")
+        shown = max(top[3] for top in c.algo.box.md.tops["AAPL"].values())   # the most one venue offers
+        orders = {"F1": (shown, through, "4"), "I1": (50_000, through, "3"), "F2": (5_000_000, through, "4")}
+        for cl, (qty, px, tif) in orders.items():     # one at a time: the IOC takes what the FOK would have found
+            c.inject("client", M.NewOrder("C1", cl, "AAPL", "1", qty, "2", px, tif))
+            c.run_until(c.now + SECOND // 10)
+        c.run_until(c.at("09:31:05"))
+        recs = list(c.history(1))
+        for cl, (qty, px, tif) in orders.items():
+            p = parent_of(c, cl)
+            kids = [c.oms.om.children[k] for k in p.children]
+            assert p.done and not any(k.working for k in kids), (cl, p.status)
+            assert all(k.tif == tif for k in kids)                  # never a resting child
+            last = max(r.ts for r in recs if isinstance(r.msg, M.ExecReport) and r.msg.order_id == p.order_id)
+            assert last - t0 < 2 * SECOND, f"{cl} took {(last - t0) / SECOND:.1f}s"
+        small, ioc, huge = (parent_of(c, cl) for cl in orders)
+        assert ioc.status == "4" and 0 < ioc.cum_qty < 50_000       # took what was shown, the rest canceled
+        assert small.status == "2" and small.cum_qty == shown and len(small.children) == 1
+        assert huge.status == "4" and huge.cum_qty == 0 and huge.children == []   # no venue shows 5m: nothing sent
+    finally:
+        c.close()

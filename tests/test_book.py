@@ -137,3 +137,13 @@ def test_tick_lot_and_duplicate_ids_are_refused():
     b.limit("a", BUY, 100, 100)
     with pytest.raises(BookError, match="already resting"):
         b.limit("a", BUY, 100, 100)
+
+
+def test_fill_or_kill_trades_its_whole_quantity_at_once_or_nothing():
+    b = Book("X", tick=1, lot=1)
+    b.limit("s1", SELL, 100, 50)
+    b.limit("s2", SELL, 101, 50)
+    assert b.limit("f1", BUY, 101, 120, fok=True) == [] and b.top() == (0, 0, 100, 50)   # 100 there, 120 asked
+    assert b.limit("f2", BUY, 100, 60, fok=True) == []                                     # 50 within its limit
+    assert b.limit("f3", BUY, 101, 100, fok=True) == [("s1", "f3", 100, 50), ("s2", "f3", 101, 50)]
+    assert "f3" not in b.orders and b.top() == (0, 0, 0, 0)

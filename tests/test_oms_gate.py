@@ -111,19 +111,6 @@ def test_a_replace_gets_every_check_a_new_order_gets():
     assert pid
 
 
-@pytest.mark.parametrize("tif, extra, supported", [
-    ("0", {}, True), ("6", {"expire_ns": 1_790_003_600_000_000_000}, True), ("6", {}, False),
-    ("1", {}, False), ("2", {}, False), ("3", {}, False), ("4", {}, False), ("5", {}, False), ("7", {}, False),
-])
-def test_time_in_force_is_worked_or_rejected_never_silently_day(tif, extra, supported):
-    h = Harness()
-    er = h.new(tif=tif, **extra)
-    if supported:
-        assert er.exec_type == "0"
-    else:
-        assert (er.exec_type, er.ord_rej_reason, er.risk_code) == ("8", 11, "UNSUPPORTED_TIF") and er.text
-
-
 def test_a_cancel_naming_a_pending_replace_is_already_pending_not_other():
     h = Harness()
     pid = working_parent(h)
@@ -307,3 +294,34 @@ def test_order_mass_cancel_by_client_and_by_symbol():
     assert (body[531], body[532], body[533]) == ("0", 0, 0)
     req = mapping.client_request("q", {11: "m9", 530: "7"}, "acme", "")
     assert req == M.MassCancelRequest("acme", "m9", "7", "", "")
+
+
+GTD_TODAY = {"expire_ns": 1_790_003_600_000_000_000}
+
+
+@pytest.mark.parametrize("tif, strategy, ok, text, extra", [
+    ("3", "LIMIT", True, "", {}), ("4", "LIMIT", True, "", {}), ("0", "LIMIT", True, "", {}),
+    ("6", "LIMIT", True, "", GTD_TODAY), ("6", "LIMIT", False, "GTD needs an ExpireTime", {}),
+    ("3", "LIMIT", False, "IOC executes at once: no start, end or expire time", GTD_TODAY),
+    ("3", "VWAP", False, "TimeInForce IOC is for LIMIT orders, not VWAP", {}),
+    ("1", "LIMIT", False, "TimeInForce GTC is not supported: orders do not live across days", {}),
+    ("2", "LIMIT", False, "no opening auction", {}), ("7", "LIMIT", False, "no closing auction", {}),
+    ("5", "LIMIT", False, "GTX is not supported", {}), ("9", "LIMIT", False, "unknown TimeInForce", {}),
+])
+def test_time_in_force_is_worked_or_refused_as_unsupported_never_worked_as_day(tif, strategy, ok, text, extra):
+    h = Harness()
+    [er] = h.send(M.NewOrder("acme", "t1", "AAPL", "1", 100, "2", 100 * PX, tif=tif, strategy=strategy, **extra))
+    if ok:
+        assert (er.exec_type, er.ord_status) == ("0", "0")
+    else:
+        assert (er.exec_type, er.ord_rej_reason, er.risk_code) == ("8", 11, "UNSUPPORTED_TIF") and text in er.text
+
+
+def test_a_child_of_an_ioc_or_fok_parent_has_its_time_in_force():
+    h = Harness()
+    for tif in ("3", "4"):
+        [er] = h.send(M.NewOrder("acme", f"t{tif}", "AAPL", "1", 100, "2", 100 * PX, tif=tif))
+        [ref] = h.send(M.ChildNewRequest(er.order_id, f"k{tif}", "XNAS", "AAPL", "1", 100, "2", 100 * PX, "0"))
+        assert isinstance(ref, M.ChildRefused) and ref.code == "TIF_MISMATCH"
+        [child] = h.send(M.ChildNewRequest(er.order_id, f"k{tif}b", "XNAS", "AAPL", "1", 100, "2", 100 * PX, tif))
+        assert isinstance(child, M.ChildOrder) and child.tif == tif
