@@ -1,7 +1,8 @@
 """The algo container: one strategy instance per parent order, and the facilities and rules every strategy shares.
 
 It learns of a parent from the client's NewOrder (which carries the algo parameters) and starts working it when the
-OMS accepts it (ExecReport New). Strategies see the world through a ``Context`` (market data of any symbol, reference
+OMS accepts it; the OMS tells it of every later change of the parent with a ``ParentUpdate`` (pending, replaced,
+done, corrected by a bust), never through the client's ExecutionReports. Strategies see the world through a ``Context`` (market data of any symbol, reference
 data, timers on sequenced time, their children) and act only through it: every child request passes venue and
 destination selection, then ``validate.check_child``. A strategy that raises or breaks a rule is contained: its
 parent is paused, its children cancelled, the client told (AlgoPause), and every other parent carries on.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from oms.params import IMMEDIATE
 from oms.rules import inside_limit, leaves_problem, through_limit
 from sequencer import messages as M
-from sequencer.fixvalues import ExecType, OrdType, Side, TimeInForce
+from sequencer.fixvalues import OrdType, Side, TimeInForce
 
 from . import placement
 from .market import MarketView
@@ -118,28 +119,51 @@ class AlgoContainer:
             self.subscribed[symbol] = True
             self._out.append(M.MdSubscribe(symbol, "algo"))
 
-    def _exec_report(self, er: M.ExecReport, seq):
-        p = self.parents.get(er.order_id)
+    def _parent_update(self, u: M.ParentUpdate, seq):
+        p = self.parents.get(u.order_id)
         if p is None:
-            if er.exec_type == ExecType.NEW:
-                self._accepted(er)
+            if u.event == "accepted":
+                self._accepted(u)
             else:
-                self.new_orders.pop((er.client, er.cl_ord_id), None)  # rejected: forget it
+                self.new_orders.pop((u.client, u.cl_ord_id), None)  # rejected: forget it
             return
-        # quantities come from our own children's VenueFills (as the OMS counts them); the report, which trails
-        # them on the stream, would set them back
-        p.status = er.ord_status
-        if er.exec_type in (ExecType.PENDING_CANCEL, ExecType.PENDING_REPLACE):
+        if u.event == "corrected":
+            self._corrected(p, u)
+            return
+        # quantities come from our own children's VenueFills (as the OMS counts them); an update, which trails them
+        # on the stream, would set them back
+        p.status = u.status
+        if u.event == "pending":
             p.changing = True
-        elif er.exec_type == ExecType.REPLACED:
+        elif u.event == "replaced":
             p.changing = False
-            p.qty, p.px, p.ord_type, p.cl_ord_id = er.order_qty, er.px, er.ord_type, er.cl_ord_id
+            p.qty, p.px, p.ord_type, p.cl_ord_id = u.qty, u.px, u.ord_type, u.cl_ord_id
             if p.active:
                 self._call(p, "on_parent_changed")
         if p.done:
             self._finish(p)
 
-    def _accepted(self, er: M.ExecReport):
+    def _corrected(self, p: AlgoParent, u: M.ParentUpdate):
+        """A venue busted or corrected a fill: what stands is the OMS's count. A parent the bust reopened after it
+        had filled is worked again by a new instance of its strategy, from now to its end time."""
+        was_done = p.done
+        p.cum_qty, p.cum_notional, p.status = u.cum_qty, u.cum_notional_px, u.status
+        if p.done or p.ending or p.paused:
+            return
+        if was_done:
+            cls = self.strategies_by_name.get(p.strategy)
+            if cls is None:
+                return
+            self.strategies[p.order_id] = cls(Context(self, p))
+            ids = self.by_symbol.setdefault(p.symbol, [])
+            if p.order_id not in ids:
+                ids.append(p.order_id)
+            if p.started:
+                self._call(p, "on_start")
+        elif p.active:
+            self._call(p, "on_parent_changed")
+
+    def _accepted(self, er: M.ParentUpdate):
         got = self.new_orders.pop((er.client, er.cl_ord_id), None)
         if got is None:
             return
@@ -338,7 +362,7 @@ class AlgoContainer:
     _handlers = {
         M.DayStart: _ref, M.Venue: _ref, M.VolumeCurve: _ref, M.RefTable: _ref, M.RefDataReady: _ref,
         M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _status,
-        M.VenueSession: _session, M.NewOrder: _new_order, M.ExecReport: _exec_report, M.EndOfDay: _end_of_day,
+        M.VenueSession: _session, M.NewOrder: _new_order, M.ParentUpdate: _parent_update, M.EndOfDay: _end_of_day,
         M.ChildRefused: _child_refused, M.VenueAck: _venue_ack, M.VenueFill: _venue_fill,
         M.VenueReject: _venue_closed, M.VenueCanceled: _venue_closed, M.VenueReplaced: _venue_replaced,
         M.VenueCancelReject: _venue_cancel_reject,

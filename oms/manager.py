@@ -171,6 +171,8 @@ class OrderManager:
             o.client, order_id, o.cl_ord_id, "", self._exec_id(), S.REJECTED, S.REJECTED, o.symbol, o.side, o.qty,
             o.px, 0, 0, 0, ord_rej_reason=r.fix_reason, risk_code=r.code, text=r.text, ord_type=o.ord_type,
             strategy=o.strategy))
+        self._out.append(M.ParentUpdate(order_id, "rejected", o.client, o.cl_ord_id, S.REJECTED, o.qty, o.px,
+                                        o.ord_type, 0, 0))
 
     def _find_for_change(self, m, response_to: str) -> Parent | None:
         """The order a cancel/replace names, or None after sending the OrderCancelReject it deserves."""
@@ -615,6 +617,10 @@ class OrderManager:
             p.client, p.order_id, cl_ord_id or p.cl_ord_id, orig, self._exec_id(), exec_type, p.status, p.symbol,
             p.side, p.qty, p.px, p.cum_qty, p.leaves, p.cum_notional, last_qty, last_px, last_mkt, text=text,
             ord_type=p.ord_type, strategy=p.strategy, restatement_reason=restated, exec_ref_id=exec_ref))
+        event = _ALGO_EVENT.get(exec_type) or ("done" if exec_type == S.ET_TRADE and p.status == S.FILLED else "")
+        if event:   # what the algo works from: every change of a parent's terms or state, said explicitly
+            self._out.append(M.ParentUpdate(p.order_id, event, p.client, p.cl_ord_id, p.status, p.qty, p.px,
+                                            p.ord_type, p.cum_qty, p.cum_notional))
 
     _handlers = {
         M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _symbol_status,
@@ -629,6 +635,12 @@ class OrderManager:
         M.AlgoPause: _algo_pause, M.AlgoEnd: _algo_end,
     }
 
+
+# the client reports whose change the algo container is told of with a ParentUpdate (a fill that completes the
+# order too: "done"; other fills it counts itself from the venues' fills)
+_ALGO_EVENT = {S.NEW: "accepted", S.PENDING_CANCEL: "pending", S.PENDING_REPLACE: "pending", S.ET_REPLACED: "replaced",
+               S.CANCELED: "done", S.EXPIRED: "done", S.ET_TRADE_CANCEL: "corrected",
+               S.ET_TRADE_CORRECT: "corrected"}
 
 _STATUS_NAMES = {S.NEW: "new", S.PARTIAL: "partially filled", S.FILLED: "filled", S.DONE_FOR_DAY: "done for day",
                  S.CANCELED: "canceled", S.PENDING_CANCEL: "pending cancel", S.REJECTED: "rejected",

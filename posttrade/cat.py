@@ -161,34 +161,37 @@ class Builder:
         yield c.ts, r
         # the venue gateway's ClOrdIDs: the child id, then child.N for the N-th cancel or replace it sent
         sent, routed, qty, cum, cancel_asked, replace_id = 0, ch.child_id, ch.qty, 0, False, ""
-        asked: tuple | None = None     # the cancel or replace the venue has not answered: (kind, id, qty, px)
+        asked: list = []    # cancels and replaces the venue has not answered, oldest first: (kind, id, qty, px)
         for ts, m in c.events:
             kind = type(m).__name__
             if kind in ("ChildCancel", "ChildReplace"):
                 sent += 1
                 if kind == "ChildReplace":
                     replace_id = f"{ch.child_id}.{sent}"
-                    asked = ("replace", replace_id, m.qty, m.px)
+                    asked.append(("replace", replace_id, m.qty, m.px))
                 else:
-                    asked = ("cancel", f"{ch.child_id}.{sent}", 0, 0)
+                    asked.append(("cancel", f"{ch.child_id}.{sent}", 0, 0))
                 cancel_asked |= kind == "ChildCancel"
-            elif kind == "VenueCancelReject" and asked is not None:
-                what = {"1": "cancel", "2": "replace"}.get(m.response_to, asked[0])
+            elif kind == "VenueCancelReject" and asked:
+                # the request it answers: the kind its CxlRejResponseTo names, else the oldest one outstanding
+                what = {"1": "cancel", "2": "replace"}.get(m.response_to, asked[0][0])
+                i = next((i for i, a in enumerate(asked) if a[0] == what), 0)
+                what, ask_id, ask_qty, ask_px = asked.pop(i)
                 if what == "replace":
-                    mr = self._route_change("MEMR", ts, parent, ch, sender, dest, asked[1], routed, asked[2],
-                                            asked[3], rejected=True)
+                    mr = self._route_change("MEMR", ts, parent, ch, sender, dest, ask_id, routed, ask_qty, ask_px,
+                                            rejected=True)
                     replace_id = ""
                 else:
                     mr = self._route_cancel(ts, parent, ch, sender, dest, routed, max(qty - cum, 0), rejected=True)
-                    cancel_asked = False
-                asked = None
+                    cancel_asked = any(a[0] == "cancel" for a in asked)
                 yield ts, mr
             elif kind == "VenueFill":
                 cum += m.last_qty
             elif kind == "VenueReplaced":
                 new_id = replace_id or routed
                 mr = self._route_change("MEMR", ts, parent, ch, sender, dest, new_id, routed, m.qty, m.px)
-                routed, qty, asked = new_id, m.qty, None
+                routed, qty = new_id, m.qty
+                asked = [a for a in asked if a[0] != "replace"]
                 yield ts, mr
             elif kind == "VenueCanceled" and cancel_asked:
                 yield ts, self._route_cancel(ts, parent, ch, sender, dest, routed, max(qty - cum, 0))

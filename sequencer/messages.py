@@ -244,6 +244,24 @@ class ChildRefused(Msg, tag=206):
     text: str
 
 
+class ParentUpdate(Msg, tag=207):
+    """The OMS to the algo container: a parent order was accepted, or its terms or state changed. The algo works
+    parents from these and never decodes the client's ExecutionReports (their form is the client's business).
+    ``event``: "accepted", "pending" (a client cancel or replace is taking the children back), "replaced" (new
+    terms), "done" (filled, canceled or expired: stop working it), "corrected" (a venue busted or corrected a fill:
+    ``cum_qty`` and ``status`` say what stands, and an order a bust un-fills is working again)."""
+    order_id: str
+    event: str
+    client: str
+    cl_ord_id: str
+    status: str                      # OrdStatus after the change
+    qty: int
+    px: int
+    ord_type: str
+    cum_qty: int
+    cum_notional_px: int
+
+
 # --- venue gateway: what the venues said (210..219) ---------------------------------------------------------------
 
 class VenueAck(Msg, tag=210):
@@ -497,7 +515,7 @@ ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart, SourceRights,
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, ExecReport, CancelReject,
     MassCancelReport,
-    ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused,
+    ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused, ParentUpdate,
     VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd,
     FixSessionMark, FixReject,
     Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,

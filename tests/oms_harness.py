@@ -23,6 +23,7 @@ class Harness:
         self.seq = 0
         self.now = T0
         self.out = []
+        self.updates = []
         for sym in securities:
             self.send(M.Security(sym, lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX))
         for lim in limits:
@@ -30,9 +31,13 @@ class Harness:
         self.out.clear()
 
     def send(self, msg, dt_ns=1_000):
+        """What the OMS said to clients and venues (and alerts); its ParentUpdates to the algo are kept apart, in
+        ``updates``, so the tests of client and venue behaviour read as the FIX rules do."""
         self.seq += 1
         self.now += dt_ns
         got = self.om.handle(msg, self.now, self.seq)
+        self.updates.extend(m for m in got if type(m) is M.ParentUpdate)
+        got = [m for m in got if type(m) is not M.ParentUpdate]
         self.out.extend(got)
         return got
 

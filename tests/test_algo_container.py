@@ -43,8 +43,7 @@ class Harness:
     def order(self, strategy="LIMIT", qty=1000, px=PX, side="1", cl="A1", **kw):
         self.feed(M.NewOrder("C1", cl, "AAPL", side, qty, "2" if px else "1", px, strategy=strategy, **kw))
         oid = f"O{self.seq}"
-        return oid, self.feed(M.ExecReport("C1", oid, cl, "", "X1", "0", "0", "AAPL", side, qty, px, 0, qty, 0,
-                                           ord_type="2" if px else "1", strategy=strategy))
+        return oid, self.feed(M.ParentUpdate(oid, "accepted", "C1", cl, "0", qty, px, "2" if px else "1", 0, 0))
 
     def timers(self, now):
         due = sorted(t for t in self.box.timer_requests if t[0] <= now)
@@ -149,11 +148,11 @@ def test_client_replace_reaches_the_strategy_and_it_reslices():
     # rests at its limit, no larger than the 700 shares the NBBO shows on its side
     assert [(k.qty, k.px, k.tif) for k in first] == [(700, PX - 20_000, "0")]
     h.feed(M.ChildOrder(first[0].child_id, oid, first[0].venue, "AAPL", "1", 700, "2", PX - 20_000, "0"))
-    h.feed(M.ExecReport("C1", oid, "A2", "A1", "X2", "E", "E", "AAPL", "1", 1000, PX - 20_000, 0, 1000, 0))
+    h.feed(M.ParentUpdate(oid, "pending", "C1", "A1", "E", 1000, PX - 20_000, "2", 0, 0))
     # while the OMS takes the children back the strategy sends nothing
     assert not [m for m in h.quote("AAPL", "", PX - 10_000, 700, PX, 300) if isinstance(m, M.ChildNewRequest)]
     h.feed(M.VenueCanceled(first[0].child_id))
-    out = h.feed(M.ExecReport("C1", oid, "A2", "A1", "X3", "5", "0", "AAPL", "1", 500, PX - 30_000, 0, 500, 0))
+    out = h.feed(M.ParentUpdate(oid, "replaced", "C1", "A2", "0", 500, PX - 30_000, "2", 0, 0))
     assert [(m.qty, m.px) for m in out if isinstance(m, M.ChildNewRequest)] == [(500, PX - 30_000)]
 
 
@@ -161,8 +160,8 @@ def test_client_cancel_stops_the_strategy():
     h = Harness()
     oid, _ = h.order("LIMIT", qty=1000, px=PX - 20_000)
     h.timers(T0)
-    h.feed(M.ExecReport("C1", oid, "A2", "A1", "X2", "6", "6", "AAPL", "1", 1000, PX - 20_000, 0, 1000, 0))
-    h.feed(M.ExecReport("C1", oid, "A2", "A1", "X3", "4", "4", "AAPL", "1", 1000, PX - 20_000, 0, 0, 0))
+    h.feed(M.ParentUpdate(oid, "pending", "C1", "A1", "6", 1000, PX - 20_000, "2", 0, 0))
+    h.feed(M.ParentUpdate(oid, "done", "C1", "A2", "4", 1000, PX - 20_000, "2", 0, 0))
     assert oid not in h.box.strategies
     assert not [m for m in h.quote("AAPL", "", PX - 10_000, 700, PX - 20_000, 300)
                 if isinstance(m, M.ChildNewRequest)]
@@ -232,3 +231,19 @@ def test_fok_parent_goes_whole_to_one_venue_that_shows_it_all_or_ends():
     out = h.timers(T0)
     assert not [m for m in out if isinstance(m, M.ChildNewRequest)]
     assert [m.text for m in out if isinstance(m, M.AlgoEnd)] == ["FOK: no venue shows the whole 1000 within the limit"]
+
+
+def test_a_bust_that_reopens_a_filled_parent_has_it_worked_again_and_a_client_report_is_not_read():
+    h = Harness()
+    oid, _ = h.order(qty=300, px=PX)
+    [k] = [m for m in h.timers(T0) if isinstance(m, M.ChildNewRequest)]          # takes XNAS's 300 @ PX
+    h.feed(M.VenueAck(k.child_id))
+    h.feed(M.VenueFill(k.child_id, "e1", 300, PX))
+    h.feed(M.ParentUpdate(oid, "done", "C1", "A1", "2", 300, PX, "2", 300, 300 * PX))
+    assert oid not in h.box.strategies
+    # the client's ExecutionReports are not the algo's business: a Trade Cancel report alone changes nothing
+    h.feed(M.ExecReport("C1", oid, "A1", "", "X9", "H", "0", "AAPL", "1", 300, PX, 0, 300, 0))
+    assert oid not in h.box.strategies
+    out = h.feed(M.ParentUpdate(oid, "corrected", "C1", "A1", "0", 300, PX, "2", 0, 0))   # the OMS: fill busted
+    assert oid in h.box.strategies and h.box.parents[oid].leaves == 300
+    assert [(m.venue, m.qty, m.px) for m in out if isinstance(m, M.ChildNewRequest)] == [("XNAS", 300, PX)]

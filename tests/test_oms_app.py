@@ -13,7 +13,8 @@ MS = 1_000_000
 
 
 def script():
-    """A small day: ref data, two orders, children, fills, a cancel, a replace, an expiry, end of day."""
+    """A small day: ref data, two orders (O4, and O7 after A's report and its update to the algo), children, fills, a
+    cancel, a replace, an expiry, end of day."""
     yield "refdata", M.Security("AAPL", lot_size=100, tick_px=PX // 100, prev_close_px=100 * PX)
     yield "refdata", M.RiskLimits("acme", max_order_qty=50_000, max_order_notional_px=M.UNLIMITED,
                                   credit_limit_px=M.UNLIMITED, collar_bp=1000, max_orders_per_sec=M.UNLIMITED)
@@ -21,7 +22,7 @@ def script():
     yield "clientgw", M.NewOrder("acme", "B", "AAPL", "2", 500, "2", 99 * PX, expire_ns=T0 + 1000 * MS)
     yield "algo", M.ChildNewRequest("O4", "k1", "XNAS", "AAPL", "1", 600, "2", 100 * PX)
     yield "algo", M.ChildNewRequest("O4", "k2", "ARCX", "AAPL", "1", 400, "2", 99 * PX)
-    yield "algo", M.ChildNewRequest("O6", "k3", "XNAS", "AAPL", "2", 500, "2", 99 * PX)
+    yield "algo", M.ChildNewRequest("O7", "k3", "XNAS", "AAPL", "2", 500, "2", 99 * PX)
     yield "venuegw", M.VenueAck("k1")
     yield "venuegw", M.VenueFill("k1", "x1", 600, 100 * PX)
     yield "venuegw", M.VenueAck("k2")
@@ -66,7 +67,7 @@ def test_oms_day_is_deterministic_and_correct(tmp_path):
         by_order.setdefault(e.order_id, []).append((e.exec_type, e.ord_status, e.cum_qty, e.leaves_qty))
     assert by_order["O4"] == [("0", "0", 0, 1000), ("F", "1", 600, 400), ("E", "E", 600, 400),
                               ("F", "E", 700, 300), ("5", "1", 700, 100), ("C", "C", 700, 0)]   # DAY: expired
-    assert by_order["O6"] == [("0", "0", 0, 500), ("F", "1", 200, 300), ("C", "C", 200, 0)]
+    assert by_order["O7"] == [("0", "0", 0, 500), ("F", "1", 200, 300), ("C", "C", 200, 0)]
     assert runner.app.om.risk.exposure["acme"] == 600 * 100 * PX + 100 * 99 * PX + 200 * 99 * PX
 
 

@@ -325,3 +325,20 @@ def test_a_child_of_an_ioc_or_fok_parent_has_its_time_in_force():
         assert isinstance(ref, M.ChildRefused) and ref.code == "TIF_MISMATCH"
         [child] = h.send(M.ChildNewRequest(er.order_id, f"k{tif}b", "XNAS", "AAPL", "1", 100, "2", 100 * PX, tif))
         assert isinstance(child, M.ChildOrder) and child.tif == tif
+
+
+def test_the_algo_is_told_every_parent_change_by_a_parent_update_not_by_the_client_reports():
+    h = Harness()
+    assert h.new(cl="r", qty=-5).exec_type == "8"
+    pid = working_parent(h, cl="a", qty=300)
+    h.child(pid, "k1", 300)
+    h.send(M.VenueAck("k1"))
+    h.send(M.ReplaceRequest("acme", "a2", "a", "AAPL", "1", 400, "2", 100 * PX))   # pending: the child goes back
+    h.send(M.VenueCanceled("k1"))                                                   # replaced
+    h.child(pid, "k2", 400)
+    h.send(M.VenueAck("k2"))
+    h.send(M.VenueFill("k2", "e1", 400, 100 * PX))                                 # done: filled
+    h.send(M.VenueTradeCorrection("k2", "b1", "e1", "bust"))                        # corrected: working again
+    got = [(u.event, u.status, u.qty, u.cum_qty, u.cl_ord_id) for u in h.updates]
+    assert got == [("rejected", "8", -5, 0, "r"), ("accepted", "0", 300, 0, "a"), ("pending", "E", 300, 0, "a"),
+                   ("replaced", "0", 400, 0, "a2"), ("done", "2", 400, 400, "a2"), ("corrected", "0", 400, 0, "a2")]
