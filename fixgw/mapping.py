@@ -61,14 +61,17 @@ def _need(v: dict, tags) -> None:
                                        if tag == 38 else ""), BIZ_CONDITIONAL_MISSING)
 
 
-def _qty(v: dict, tag: int) -> int:
+def _qty(v: dict, tag: int, zero_ok: bool = False) -> int:
+    """A whole number of shares: positive (an order's or a fill's quantity), or also 0 with ``zero_ok`` (CumQty,
+    LeavesQty)."""
     _need(v, (tag,))
     try:
         d = Decimal(v[tag])
     except InvalidOperation:
         raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} is not a number") from None
-    if not d.is_finite() or d != d.to_integral_value() or d <= 0:
-        raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} must be a positive whole number of shares")
+    if not d.is_finite() or d != d.to_integral_value() or d < 0 or (d == 0 and not zero_ok):
+        kind = "non-negative" if zero_ok else "positive"
+        raise MappingError(tag, f"quantity {v[tag]!r} in tag {tag} must be a {kind} whole number of shares")
     if d > MAX_QTY:
         raise MappingError(tag, f"quantity {v[tag][:30]!r} in tag {tag} is above the limit of {MAX_QTY:,} shares")
     return int(d)
@@ -264,6 +267,11 @@ def child_replace(cl_ord_id: str, orig: str, o: M.ChildOrder, qty: int, px: int,
     return body
 
 
+def child_status_request(cl_ord_id: str, o: M.ChildOrder) -> list:
+    """OrderStatusRequest (35=H): ClOrdID, Symbol, Side (FIX 4.2 and 4.4)."""
+    return [(11, cl_ord_id), (55, o.symbol), (54, o.side)]
+
+
 def _trade_correction(v: dict, child_id: str, kind: str) -> M.VenueTradeCorrection:
     _need(v, (17, 19))
     if kind == "bust":
@@ -281,6 +289,10 @@ def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
                                    v.get(434, ""))
     _need(v, (150,))
     et = v[150]
+    if (begin == FIX44 and et == "I") or (begin != FIX44 and v.get(20, "0") == "3"):   # the answer to our 35=H
+        _need(v, (39,))
+        return M.VenueOrderStatus(child_id, v[39], _qty(v, 14, True) if 14 in v else 0,
+                                  _qty(v, 151, True) if 151 in v else 0, text)
     if begin != FIX44 and v.get(20, "0") in ("1", "2"):      # 4.2: ExecTransType Cancel / Correct of a fill
         return _trade_correction(v, child_id, "bust" if v[20] == "1" else "correct")
     if begin != FIX44 and v.get(20, "0") != "0":
@@ -300,6 +312,6 @@ def venue_event(msgtype: str, v: dict, child_id: str, begin: str):
         return M.VenueCanceled(child_id, text)
     if et == "5":
         return M.VenueReplaced(child_id, _qty(v, 38), _px(v, 44) if 44 in v else 0)
-    if et in ("6", "E", "A", "D", "I"):
+    if et in ("6", "E", "A", "D"):
         return None
     raise MappingError(150, f"ExecType {et!r} is not supported")

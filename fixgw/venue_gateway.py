@@ -4,8 +4,8 @@ The venues and their sessions come from the day's reference data on the stream (
 names); the cluster config may override a session's FIX version, CompIDs, host or port. Each session reconnects with
 backoff; its going up or down is itself a sequenced ``VenueSession``, which is how the algo learns where it may route.
 
-The OMS's sequenced ``ChildOrder``/``ChildCancel``/``ChildReplace`` go out as NewOrderSingle / OrderCancelRequest /
-OrderCancelReplaceRequest on the child's session (round-robin over the venue's sessions when the child names none).
+The OMS's sequenced ``ChildOrder``/``ChildCancel``/``ChildReplace``/``ChildStatusRequest`` go out as NewOrderSingle /
+OrderCancelRequest / OrderCancelReplaceRequest / OrderStatusRequest on the child's session (round-robin over the venue's sessions when the child names none).
 A new child order for a session that is down is refused at once (``VenueReject``): a stale order must not reach the
 market later. Cancels and replaces wait for the session: the order may still be live at the venue.
 """
@@ -26,7 +26,7 @@ from .session import SessionConfig
 from .tcp import connect_initiator
 
 _T = M.TAG_OF_CLASS
-_CHILD_OUT = frozenset(_T[t] for t in (M.ChildOrder, M.ChildCancel, M.ChildReplace))
+_CHILD_OUT = frozenset(_T[t] for t in (M.ChildOrder, M.ChildCancel, M.ChildReplace, M.ChildStatusRequest))
 
 
 @dataclass
@@ -135,6 +135,8 @@ class VenueGateway(Gateway):
         if isinstance(m, M.ChildOrder):
             return "D", mapping.child_new(m, time.time_ns())
         c = self.children[m.child_id]
+        if isinstance(m, M.ChildStatusRequest):    # names the order by the ClOrdID the venue knows it by now
+            return "H", mapping.child_status_request(c.cl_ord_id, c.order)
         c.changes += 1
         new_id = f"{m.child_id}.{c.changes}"
         self.by_cl_ord_id[new_id] = m.child_id

@@ -575,8 +575,12 @@ class OrderManager:
             self._child_status(c, VENUE_DONE[m.ord_status], f"cancel reject (venue status {m.ord_status})")
             self._maybe_complete(p)
             return
+        if c.working:
+            # still working at the venue, or it did not say: ask what state the child is in (OrderStatusRequest)
+            self._out.append(M.ChildStatusRequest(c.child_id, c.venue))
         if c.working and (p.pending or p.ending):
-            # still working at the venue and the parent is waiting for it: ask again, a few times, on sequenced time
+            # and the parent is waiting for it: ask again to cancel, a few times, on sequenced time; whichever answer
+            # shows it over completes the parent
             c.cancel_tries += 1
             tries = c.cancel_tries
             if tries <= CANCEL_RETRIES:
@@ -588,6 +592,17 @@ class OrderManager:
                                                                     if tries <= CANCEL_RETRIES else
                                                                     "the close will end its parent"),
                                         c.parent_id, c.child_id))
+
+    def _venue_order_status(self, m: M.VenueOrderStatus):
+        """The venue's answer to our OrderStatusRequest. An order over at the venue closes the child (its fills, if
+        any are still on the way, are applied when they come), which lets a parent waiting for it complete."""
+        c = self._child_of(m)
+        if c is None or not c.working:
+            return
+        if m.ord_status in VENUE_DONE:
+            self._child_status(c, VENUE_DONE[m.ord_status], f"venue status {m.ord_status}")
+            c.replace_to = None
+            self._maybe_complete(self.parents[c.parent_id])
 
     def _venue_session(self, m: M.VenueSession):
         for c in self.children.values():
@@ -631,7 +646,7 @@ class OrderManager:
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,
         M.VenueCancelReject: _venue_cancel_reject, M.VenueSession: _venue_session,
-        M.VenueTradeCorrection: _trade_correction,
+        M.VenueTradeCorrection: _trade_correction, M.VenueOrderStatus: _venue_order_status,
         M.AlgoPause: _algo_pause, M.AlgoEnd: _algo_end,
     }
 

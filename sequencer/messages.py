@@ -244,6 +244,13 @@ class ChildRefused(Msg, tag=206):
     text: str
 
 
+class ChildStatusRequest(Msg, tag=208):
+    """The OMS asks a venue for a child's state (OrderStatusRequest, 35=H): after the venue refused to cancel it and
+    did not say the order is over, so a parent waiting for it learns where it stands."""
+    child_id: str
+    venue: str
+
+
 class ParentUpdate(Msg, tag=207):
     """The OMS to the algo container: a parent order was accepted, or its terms or state changed. The algo works
     parents from these and never decodes the client's ExecutionReports (their form is the client's business).
@@ -299,6 +306,16 @@ class VenueCancelReject(Msg, tag=215):
     ord_status: str = ""             # the venue's OrdStatus (39) of the order it would not cancel or replace
     reason: int = -1                 # CxlRejReason (102)
     response_to: str = ""            # CxlRejResponseTo (434): "1" cancel, "2" replace
+
+
+class VenueOrderStatus(Msg, tag=218):
+    """A venue's answer to an OrderStatusRequest (FIX 4.4 ExecType I, 4.2 ExecTransType 3 Status): the child's
+    OrdStatus and quantities at the venue."""
+    child_id: str
+    ord_status: str
+    cum_qty: int
+    leaves_qty: int
+    text: str = ""
 
 
 class VenueTradeCorrection(Msg, tag=217):
@@ -516,6 +533,7 @@ ALL_TYPES: tuple[type[Msg], ...] = (
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, ExecReport, CancelReject,
     MassCancelReport,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused, ParentUpdate,
+    ChildStatusRequest, VenueOrderStatus,
     VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd,
     FixSessionMark, FixReject,
     Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,

@@ -33,14 +33,14 @@ SEQUENCER_ONLY = frozenset(M.TAG_OF_CLASS[t] for t in (M.Clock, M.ClockSample, M
 
 _ROLES = {
     "oms": (M.ExecReport, M.CancelReject, M.MassCancelReport, M.ChildOrder, M.ChildCancel, M.ChildReplace,
-            M.ChildRefused, M.ParentUpdate, M.OmsAlert),
+            M.ChildRefused, M.ParentUpdate, M.ChildStatusRequest, M.OmsAlert),
     "algo": (M.ChildNewRequest, M.ChildCancelRequest, M.ChildReplaceRequest, M.AlgoPause, M.AlgoEnd, M.MdSubscribe,
              M.OmsAlert),
     "client-gateway": (M.NewOrder, M.CancelRequest, M.ReplaceRequest, M.StatusRequest, M.MassCancelRequest,
                        M.FixReject,
                        M.FixSessionMark),
     "venue-gateway": (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,
-                      M.VenueSession, M.VenueTradeCorrection, M.OmsAlert, M.FixSessionMark),
+                      M.VenueSession, M.VenueTradeCorrection, M.VenueOrderStatus, M.OmsAlert, M.FixSessionMark),
     "marketdata": (M.Quote, M.Trade, M.SymbolStatus),
     "refdata": (M.Security, M.Venue, M.VolumeCurve, M.RefTable, M.RefDataReady, M.RiskLimits),
     "operator": (M.KillSwitch, M.RiskLimits, M.Note),

@@ -23,6 +23,7 @@ class _Order:
     order_id: str = ""
     cum: int = 0
     notional: int = 0
+    status: str = "A"           # OrdStatus at this venue: the truth a cancel reject and a status request report
 
 
 class FixOrderEntry:
@@ -46,6 +47,8 @@ class FixOrderEntry:
                 self._cancel(conn, sess, v)
             elif msgtype == "G":
                 self._replace(conn, sess, v)
+            elif msgtype == "H":
+                self._status(conn, sess, v)
             else:
                 conn.send_app("j", [(45, v.get(34, "0")), (372, msgtype), (380, 3),
                                     (58, f"message type {msgtype} is not supported by the venue")])
@@ -86,6 +89,15 @@ class FixOrderEntry:
             del self.orders[new_key]      # refused: the venue never knew the order by that ClOrdID
         self.apply(events, cancel_cl=(v[11], "2"))
 
+    def _status(self, conn, sess, v):
+        """OrderStatusRequest: the order's state now (ExecType I in 4.4, ExecTransType 3 Status in 4.2)."""
+        o = self.orders.get((sess, v[11]))
+        if o is None:
+            o = _Order(v[11], v.get(55, ""), v.get(54, "1"), 0, 0, sess, "NONE", status="8")
+            self._er(o, "I", "8", text="unknown order", conn=conn)
+            return
+        self._er(o, "I", o.status, conn=conn)
+
     def _unknown(self, conn, v: dict, response_to: str) -> None:
         conn.send_app("9", [(37, "NONE"), (11, v[11]), (41, v[41]), (39, "8"), (434, response_to), (102, "1"),
                             (58, "unknown order")])
@@ -100,26 +112,30 @@ class FixOrderEntry:
             if o is None:
                 continue
             if kind == "ack":
-                o.order_id = e[2]
+                o.order_id, o.status = e[2], "0"
                 self._er(o, "0", "0")
             elif kind == "fill":
                 o.cum += e[3]
                 self.fills += 1
                 self.filled_qty += e[3]
                 o.notional += e[3] * e[4]
-                self._er(o, "F", "2" if o.cum >= o.qty else "1", last=(e[3], e[4], e[5]))
+                o.status = "2" if o.cum >= o.qty else "1"
+                self._er(o, "F", o.status, last=(e[3], e[4], e[5]))
             elif kind == "reject":
+                o.status = "8"
                 self._reject(self.conns[o.session], o, e[2])
             elif kind == "canceled":
+                o.status = "4"
                 self._er(o, "4", "4", text=e[2], cl=cancel_cl[0] if cancel_cl else "",
                          orig=o.cl_ord_id if cancel_cl else "")
             elif kind == "replaced":
                 orig, o.cl_ord_id, o.qty, o.px = o.cl_ord_id, cancel_cl[0], e[2], e[3]
-                self._er(o, "5", "1" if o.cum else "0", orig=orig)
+                o.status = "1" if o.cum else "0"
+                self._er(o, "5", o.status, orig=orig)
             elif kind == "cancel_reject":
                 cl, resp = cancel_cl or ("", "1")
                 self.conns[o.session].send_app("9", [(37, o.order_id or "NONE"), (11, cl), (41, o.cl_ord_id),
-                                      (39, "1" if o.cum else "0"), (434, resp), (102, "0"), (58, e[2])])
+                                      (39, o.status), (434, resp), (102, "0"), (58, e[2])])
 
     def _reject(self, conn, o: _Order, text: str) -> None:
         o.order_id = o.order_id or "NONE"
@@ -136,6 +152,8 @@ class FixOrderEntry:
         body.append((17, f"{self.venue.venue}-X{self._exec}"))
         if begin == FIX44:
             body += [(150, exec_type), (39, status)]
+        elif exec_type == "I":       # 4.2 has no ExecType I: a status report is ExecTransType 3 with the status
+            body += [(20, "3"), (150, status), (39, status)]
         else:
             et = ("2" if status == "2" else "1") if exec_type == "F" else exec_type
             body += [(20, "0"), (150, et), (39, "5" if exec_type == "5" and status == "0" else status)]

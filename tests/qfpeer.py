@@ -142,9 +142,11 @@ class Peer(fix.Application):
         exec_id = self.next_exec_id()
         body = [(37, o["order_id"]), (11, o[11]), (17, exec_id)]
         if begin == "FIX.4.2":
-            body.append((20, "0"))
+            body.append((20, "3" if exec_type == "I" else "0"))   # 4.2: a status report is ExecTransType 3
             if exec_type in ("1", "2", "F"):
                 exec_type = "2" if cum == qty else "1"
+            elif exec_type == "I":
+                exec_type = status
         body += [(150, exec_type), (39, status), (55, o[55]), (54, o[54]), (38, qty), (40, o[40])]
         if 44 in o:
             body.append((44, o[44]))
@@ -165,6 +167,11 @@ class Peer(fix.Application):
             o["order_id"] = f"QO{len(self.orders) + 1}"
             self.orders[f[11]] = o
             getattr(self, "venue_" + self.behaviour)(sid, o)
+        elif t == "H":                      # OrderStatusRequest: the order as it stands (ExecType I)
+            o = self.orders.get(f[11])
+            if o is not None:
+                cum = o.get("cum", 0)
+                self.report(sid, o, "I", o.get("status", "0"), cum)
         elif t == "F":
             o = self.orders.get(f[41])
             if o is None:

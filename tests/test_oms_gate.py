@@ -252,6 +252,29 @@ def test_a_working_child_that_refuses_to_cancel_is_asked_again_and_the_close_end
     assert ers and ers[-1].ord_status in ("4", "C") and h.om.parents[pid].done   # and the order: ended
 
 
+def test_after_a_refused_cancel_the_venue_is_asked_the_child_s_state_and_its_answer_completes_the_parent():
+    h = Harness()
+    pid = _waiting_on_a_child(h)
+    got = h.send(M.VenueCancelReject("k1", "no", ord_status="0", reason=2, response_to="1"))
+    assert [(m.child_id, m.venue) for m in got if isinstance(m, M.ChildStatusRequest)] == [("k1", "XNAS")]
+    assert not h.om.parents[pid].done
+    h.send(M.VenueOrderStatus("k1", "1", 40, 60))              # still working there: nothing to conclude yet
+    assert not h.om.parents[pid].done and h.om.children["k1"].working
+    got = h.send(M.VenueOrderStatus("k1", "4", 0, 0))          # the venue says it is canceled after all
+    [er] = [m for m in got if isinstance(m, M.ExecReport)]
+    assert (er.exec_type, er.ord_status, er.cl_ord_id) == ("4", "4", "x1") and h.om.parents[pid].done
+
+
+@pytest.mark.parametrize("begin, fields", [
+    ("FIX.4.4", {150: "I", 39: "1", 14: "40", 151: "60"}),
+    ("FIX.4.2", {20: "3", 150: "1", 39: "1", 14: "40", 151: "60"}),
+])
+def test_a_venue_status_report_maps_to_venue_order_status(begin, fields):
+    from fixgw import mapping
+    m = mapping.venue_event("8", {37: "O", 11: "k1", 17: "S1", 55: "AAPL", 54: "1", 6: "0", **fields}, "k1", begin)
+    assert m == M.VenueOrderStatus("k1", "1", 40, 60)
+
+
 def test_venue_cancel_rejects_carry_the_venue_s_status_reason_and_response_to():
     from fixgw import mapping
     m = mapping.venue_event("9", {37: "O", 11: "k1.1", 41: "k1", 39: "2", 102: "0", 434: "1", 58: "filled"}, "k1",

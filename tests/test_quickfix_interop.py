@@ -213,6 +213,11 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     rej = stream.wait(lambda r: type(r.msg) is M.VenueCancelReject and r.msg.child_id == "KX-1",
                       "VenueCancelReject (OrderCancelReject with TransactTime and a user-defined tag)")
     assert "too late" in rej[0].msg.text
+    # the OMS then asks the venue where the child stands (OrderStatusRequest), and QuickFIX's ExecType I answer is
+    # on the stream: still working there
+    asked = stream.wait(lambda r: type(r.msg) is M.ChildStatusRequest and r.msg.child_id == "KX-1", "status request")
+    [status] = stream.wait(lambda r: type(r.msg) is M.VenueOrderStatus and r.msg.child_id == "KX-1", "status answer")
+    assert status.seq > asked[0].seq and (status.msg.ord_status, status.msg.leaves_qty) == ("0", 300)
 
     # X-2's child: acknowledged, then canceled by the venue on its own
     venue.venue_behaviour("unsolicited_cancel")
@@ -248,7 +253,7 @@ def test_quickfix_venue_extra_fields_cancel_reject_unsolicited_cancel_and_bust(d
     recs = stream.records()
     events = [r for r in recs if r.source == "venuegw" and type(r.msg) in
               (M.VenueAck, M.VenueFill, M.VenueCanceled, M.VenueReject, M.VenueReplaced, M.VenueCancelReject,
-               M.VenueTradeCorrection)]
+               M.VenueTradeCorrection, M.VenueOrderStatus)]
     alerts = [r for r in recs if r.source == "venuegw" and type(r.msg) is M.OmsAlert]
     sent_reports = [m for m in venue.refresh().app_out if m.get(35) in ("8", "9")]
     assert len(events) + len(alerts) == len(sent_reports), (len(events), len(alerts), len(sent_reports))
