@@ -31,15 +31,17 @@ _CLIENT_IN = frozenset(M.TAG_OF_CLASS[t] for t in (M.NewOrder, M.CancelRequest, 
 _OMS_OUT = frozenset(M.TAG_OF_CLASS[t] for t in (M.ExecReport, M.CancelReject, M.MassCancelReport))
 _REJECT = M.TAG_OF_CLASS[M.FixReject]
 _EXEC_REPORT = M.TAG_OF_CLASS[M.ExecReport]
-ORDER_TYPES = ("D", "F", "G", "H", "q")   # q OrderMassCancelRequest: FIX 4.4 (4.2 has no such message)
+ORDER_TYPES = ("D", "F", "G", "H", "q", "Q")   # q OrderMassCancelRequest: FIX 4.4 (4.2 has none); Q DontKnowTrade
 
 
 class ClientSession:
     """Settings of one client or drop copy session (from the cluster config)."""
 
     def __init__(self, cfg: SessionConfig, client: str = "", account: str = "", role: str = "orders",
-                 allowed=ORDER_TYPES, clients=(), logon_time: str = "", peer_dictionary: dict | None = None):
+                 allowed=ORDER_TYPES, clients=(), logon_time: str = "", peer_dictionary: dict | None = None,
+                 cancel_on_disconnect: bool = False):
         self.cfg, self.role = cfg, role
+        self.cancel_on_disconnect = cancel_on_disconnect and role != "dropcopy"   # the client's orders, when it drops
         self.logon_time = parse_schedule(logon_time)   # when this session may log on (None: any time)
         # what the counterparty's own engine accepts: the standard plus their override (not our extensions)
         self.peer = D.get(cfg.begin, peer_dictionary)
@@ -104,7 +106,7 @@ class ClientGateway(Gateway):
             return self._refuse(route, v, msgtype, mapping.BIZ_UNSUPPORTED,
                                 f"message type {msgtype} is not accepted on {what}")
         cl = v.get(11, "")
-        if msgtype != "H" and (v.get(43) == "Y" or v.get(97) == "Y") and (s.client, cl) in self.cl_ord_ids:
+        if msgtype not in ("H", "Q") and (v.get(43) == "Y" or v.get(97) == "Y") and (s.client, cl) in self.cl_ord_ids:
             self.log(f"{route.key}: resent {msgtype} ClOrdID {cl} is already sequenced; not acted on twice")
             return
         try:
@@ -115,7 +117,7 @@ class ClientGateway(Gateway):
             self.edge.submit(msg)
         except (OverflowError, ValueError, TypeError) as e:   # the mapping's bounds should make this unreachable
             return self._refuse(route, v, msgtype, mapping.BIZ_OTHER, f"cannot take this message: {e}")
-        if msgtype != "H":
+        if msgtype not in ("H", "Q"):
             self.cl_ord_ids[(s.client, cl)] = True
 
     def _refuse(self, route: Route, v: dict, msgtype: str, reason: int, text: str) -> None:
@@ -134,6 +136,10 @@ class ClientGateway(Gateway):
             route.drain()
         elif was_up and not route.up:
             self.log(f"{route.key}: session down")
+            s = self.settings.get(conn.session.cfg.target)
+            if s is not None and s.cancel_on_disconnect:
+                self.log(f"{route.key}: cancel on disconnect: every open order of {s.client} is cancelled")
+                self.edge.submit(M.CancelOnDisconnect(s.client, route.key, "cancel on disconnect"))
         self.on_state(route)
 
     def _admit(self, who: str) -> str | None:

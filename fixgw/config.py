@@ -16,11 +16,13 @@ errors that name the file and the line.
     client = "CLIENT1"             (the client on the stream; default the target)
     account = "ACC1"               (optional: the only Account (1) this session may use; the default for orders)
     role = "orders"                ("orders" or "dropcopy")
-    allowed = ["D", "F", "G", "H", "q"] (message types the session may send; q OrderMassCancelRequest is 4.4 only)
+    allowed = ["D", "F", "G", "H", "q", "Q"] (message types the session may send; q OrderMassCancelRequest is 4.4 only)
     clients = []                   (drop copy: only these clients; empty = all)
     heartbeat_s = 30               username = ""   password = ""   (4.4 Logon credentials, optional)
 
     logon_time = "08:00-17:00"     (optional, New York time: when this session may log on)
+    cancel_on_disconnect = false   (this session's client's open orders are cancelled when the session goes down,
+                                    by logout or a dropped connection; also at the gateway's level for all sessions)
 
     Per-session FIX settings (in a [[...sessions]] block, or at the gateway's level for all its sessions; the README's
     FIX section lists each with its default per side): validate_user_defined_fields, allow_unknown_msg_fields,
@@ -60,10 +62,11 @@ _SESSION_SETTINGS = {**{k: bool for k in _VALIDATION}, "check_latency": bool, "m
                      "reset_on_logon": bool, "reset_on_logout": bool, "reset_on_disconnect": bool,
                      "logon_timeout_s": int, "logout_timeout_s": int, "dictionary": dict}
 _CLIENT = {"kind": str, "listen": str, "oms": str, "schedule": str, "tls_cert": str, "tls_key": str,
-           "sending_time_tolerance_s": int, "sessions": list, "message_log_dir": str, **_SESSION_SETTINGS}
+           "sending_time_tolerance_s": int, "sessions": list, "message_log_dir": str, "cancel_on_disconnect": bool,
+           **_SESSION_SETTINGS}
 _CLIENT_SESSION = {"target": str, "sender": str, "begin": str, "client": str, "account": str, "role": str,
                    "allowed": list, "clients": list, "heartbeat_s": int, "username": str, "password": str,
-                   "logon_time": str, **_SESSION_SETTINGS}
+                   "logon_time": str, "cancel_on_disconnect": bool, **_SESSION_SETTINGS}
 _VENUE = {"kind": str, "oms": str, "schedule": str, "begin": str, "heartbeat_s": int, "tls": bool, "tls_ca": str,
           "sessions": list, "message_log_dir": str, **_SESSION_SETTINGS}
 _VENUE_SESSION = {"venue": str, "session": str, "begin": str, "sender": str, "target": str, "host": str, "port": int,
@@ -200,7 +203,8 @@ def _client(text, path, table, g, cfg, app) -> ClientGateway:
                            username=s.get("username", ""), password=s.get("password", ""), **opts)
         sessions.append(ClientSession(sc, s.get("client", ""), s.get("account", ""), role, allowed,
                                       s.get("clients", []), s.get("logon_time", ""),
-                                      D.merge(g.get("dictionary"), s.get("dictionary"))))
+                                      D.merge(g.get("dictionary"), s.get("dictionary")),
+                                      s.get("cancel_on_disconnect", g.get("cancel_on_disconnect", False))))
     if not sessions:
         raise ConfigError(path, find_line(text, table, "kind"), f"[{table}] has no [[{sub}]]")
     tls = None

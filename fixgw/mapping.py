@@ -48,7 +48,7 @@ def values_of(fields) -> dict[int, str]:
 BIZ_CONDITIONAL_MISSING = 5   # BusinessRejectReason: conditionally required field missing
 # what seqtrade needs of each client request beyond what FIX requires (4.4 makes Symbol and OrderQty optional)
 NEEDED = {"D": (11, 55, 54, 38, 40), "F": (11, 41, 55, 54), "G": (11, 41, 55, 54, 38, 40), "H": (11,),
-          "q": (11, 530)}
+          "q": (11, 530), "Q": (37, 17, 127, 55, 54)}
 _NAMES = {19: "ExecRefID", 11: "ClOrdID", 41: "OrigClOrdID", 55: "Symbol", 54: "Side", 38: "OrderQty", 40: "OrdType", 31: "LastPx",
           32: "LastQty", 17: "ExecID", 150: "ExecType"}
 
@@ -144,6 +144,8 @@ def client_request(msgtype: str, v: dict, client: str, account: str):
         return M.StatusRequest(client, v[11], v.get(55, ""), v.get(54, ""))
     if msgtype == "q":
         return M.MassCancelRequest(client, v[11], v[530], v.get(55, ""), v.get(54, ""))
+    if msgtype == "Q":
+        return M.DontKnowTrade(client, v[37], v[17], v[127], v[55], v[54], v.get(58, ""))
     raise MappingError(35, f"message type {msgtype} is not supported on this session", BIZ_UNSUPPORTED)
 
 
@@ -265,6 +267,17 @@ def child_replace(cl_ord_id: str, orig: str, o: M.ChildOrder, qty: int, px: int,
     if o.ord_type == "2":
         body.append((44, M.format_price(px)))
     return body
+
+
+DK_NO_MATCHING_ORDER = "D"   # DKReason (127)
+
+
+def dont_know_trade(v: dict, reason: str = DK_NO_MATCHING_ORDER, text: str = "") -> list:
+    """DontKnowTrade (35=Q) answering a venue's ExecutionReport ``v``: OrderID, ExecID, DKReason, Symbol, Side, and
+    the execution's quantity and price when it had them."""
+    body = [(37, v.get(37, "NONE")), (17, v.get(17, "NONE")), (127, reason), (55, v.get(55, "")), (54, v.get(54, ""))]
+    body += [(t, v[t]) for t in (38, 32, 31) if t in v]
+    return body + ([(58, text)] if text else [])
 
 
 def child_status_request(cl_ord_id: str, o: M.ChildOrder) -> list:

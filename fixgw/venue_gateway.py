@@ -155,8 +155,12 @@ class VenueGateway(Gateway):
         cl = v.get(11, "")
         child_id = self.by_cl_ord_id.get(cl) or self.by_cl_ord_id.get(v.get(41, ""))
         if child_id is None:
+            dk = msgtype == "8" and 17 in v
             self.edge.submit(M.OmsAlert("UNKNOWN_VENUE_ORDER", f"{key}: {msgtype} for ClOrdID {cl!r} "
-                                                               f"(ExecID {v.get(17, '')}), which we never sent"))
+                                                               f"(ExecID {v.get(17, '')}), which we never sent"
+                                                               + ("; answered DontKnowTrade" if dk else "")))
+            if dk:   # an execution of an order we never sent: tell the venue we do not know it (35=Q)
+                conn.send_app("Q", mapping.dont_know_trade(v, text=f"no order with ClOrdID {cl[:40]}"))
             return
         try:
             msg = mapping.venue_event(msgtype, v, child_id, conn.session.cfg.begin)

@@ -245,6 +245,25 @@ class OrderManager:
         for p in hit:
             self._end(p, "mass", f"mass cancel {m.cl_ord_id}")
 
+    def _cancel_on_disconnect(self, m: M.CancelOnDisconnect):
+        """The client's session went down and it asked for cancel-on-disconnect: every open order of the client ends
+        Canceled (its children first); the reports wait for the client on the stream."""
+        for p in list(self.parents.values()):
+            if p.client == m.client and not p.done:
+                self._end(p, "disconnect", f"{m.text or 'cancel on disconnect'} ({m.session})")
+
+    def _dont_know_trade(self, m: M.DontKnowTrade):
+        """A client does not recognise an execution we reported: nothing changes on the order (a DK is settled by
+        people); the desk gets an alert naming the order, the execution and the client's reason."""
+        p = self.parents.get(m.order_id)
+        ours = p is not None and p.client == m.client and m.exec_id in p.fill_reports.values()
+        self._out.append(M.OmsAlert("CLIENT_DONT_KNOW_TRADE", f"{m.client} does not know execution {m.exec_id} of "
+                                                              f"order {m.order_id} (DKReason {m.reason}"
+                                                              f"{': ' + m.text if m.text else ''}); "
+                                                              + ("it is a fill we reported" if ours else
+                                                                 "we reported no such fill to this client"),
+                                    m.order_id if p is not None else ""))
+
     def _status_request(self, m: M.StatusRequest):
         order_id = self.by_cl_ord_id.get((m.client, m.cl_ord_id))
         p = self.parents.get(order_id) if order_id else None
@@ -642,6 +661,7 @@ class OrderManager:
         M.RiskLimits: _limits, M.KillSwitch: _kill, M.EndOfDay: _end_of_day,
         M.NewOrder: _new_order, M.CancelRequest: _cancel_request, M.ReplaceRequest: _replace_request,
         M.StatusRequest: _status_request, M.MassCancelRequest: _mass_cancel,
+        M.CancelOnDisconnect: _cancel_on_disconnect, M.DontKnowTrade: _dont_know_trade,
         M.ChildNewRequest: _child_new, M.ChildCancelRequest: _child_cancel, M.ChildReplaceRequest: _child_replace,
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,

@@ -147,6 +147,26 @@ class ExecReport(Msg, tag=110):
     exec_ref_id: str = ""            # ExecRefID (19): the fill a trade cancel (H) or correct (G) refers to
 
 
+class CancelOnDisconnect(Msg, tag=105):
+    """The client gateway: a session set ``cancel_on_disconnect`` went down (logout or a dropped connection), so
+    every open order of its client is cancelled (each as a client cancel would be, its children first)."""
+    client: str
+    session: str
+    text: str = ""
+
+
+class DontKnowTrade(Msg, tag=106):
+    """A client's DontKnowTrade (35=Q): it does not recognise one of our executions. Nothing changes on the order; the
+    desk is told (the OMS raises an alert) and settles it with the client."""
+    client: str
+    order_id: str
+    exec_id: str
+    reason: str                      # DKReason (127): A unknown symbol, B wrong side, C quantity, D no matching order...
+    symbol: str
+    side: str
+    text: str = ""
+
+
 class MassCancelRequest(Msg, tag=104):
     """A client's OrderMassCancelRequest (FIX 4.4 35=q): every open order of the client (``scope`` "7"), or of one
     symbol ("1", MassCancelRequestType 530)."""
@@ -530,7 +550,9 @@ class Blob(Msg, tag=903):
 # Every concrete message type, in tag order. Adding a type means adding it here too.
 ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart, SourceRights,
-    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, ExecReport, CancelReject,
+    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, CancelOnDisconnect, DontKnowTrade,
+    ExecReport,
+    CancelReject,
     MassCancelReport,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused, ParentUpdate,
     ChildStatusRequest, VenueOrderStatus,

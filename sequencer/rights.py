@@ -37,6 +37,7 @@ _ROLES = {
     "algo": (M.ChildNewRequest, M.ChildCancelRequest, M.ChildReplaceRequest, M.AlgoPause, M.AlgoEnd, M.MdSubscribe,
              M.OmsAlert),
     "client-gateway": (M.NewOrder, M.CancelRequest, M.ReplaceRequest, M.StatusRequest, M.MassCancelRequest,
+                       M.CancelOnDisconnect, M.DontKnowTrade,
                        M.FixReject,
                        M.FixSessionMark),
     "venue-gateway": (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,

@@ -365,3 +365,18 @@ def test_the_algo_is_told_every_parent_change_by_a_parent_update_not_by_the_clie
     got = [(u.event, u.status, u.qty, u.cum_qty, u.cl_ord_id) for u in h.updates]
     assert got == [("rejected", "8", -5, 0, "r"), ("accepted", "0", 300, 0, "a"), ("pending", "E", 300, 0, "a"),
                    ("replaced", "0", 400, 0, "a2"), ("done", "2", 400, 400, "a2"), ("corrected", "0", 400, 0, "a2")]
+
+
+def test_cancel_on_disconnect_ends_every_open_order_of_that_client_only():
+    h = Harness()
+    a = working_parent(h, cl="a")
+    b = working_parent(h, cl="b")
+    h.child(b, "kb", 100)
+    other = working_parent(h, cl="o", client="other")
+    got = h.send(M.CancelOnDisconnect("acme", "clientgw:ACME", "cancel on disconnect"))
+    assert [(e.order_id, e.exec_type) for e in h.ers(got)] == [(a, "4")]         # b waits for its child
+    assert [m.child_id for m in got if isinstance(m, M.ChildCancel)] == ["kb"]
+    got = h.send(M.VenueCanceled("kb"))
+    [er] = h.ers(got)
+    assert (er.order_id, er.exec_type, er.text) == (b, "4", "cancel on disconnect (clientgw:ACME)")
+    assert not h.om.parents[other].done

@@ -39,6 +39,7 @@ target = "{who}"
 sender = "{SEQ}"
 begin = "{begin}"
 heartbeat_s = 5
+cancel_on_disconnect = {"true" if begin == "FIX.4.2" else "false"}
 """ for begin, who in CLIENTS.items())
     return f"""
 [fixgw.clientgw]
@@ -318,6 +319,10 @@ def test_quickfix_client_missing_reports_after_a_reconnect_asks_and_gets_them_re
     resent = client.until(lambda p: [m for m in p.app_in[before:] if m.get(43) == "Y" and m.get(8) == "FIX.4.2"],
                           what="the resent reports")
     assert all(122 in m for m in resent) and any(m.get(11) == "G-1" for m in resent)
+    # the 4.2 session is set cancel_on_disconnect: G-1 was cancelled when the client went away, and the report
+    # waited for it
+    [canceled] = client.until(lambda p: [m for m in ers(p, "FIX.4.2", "G-1") if m[39] == "4"], what="G-1 canceled")
+    assert "cancel on disconnect" in canceled[58] and canceled[150] == "4"
     assert client.rejects_sent() == []                    # resends and gap fills valid for QuickFIX too
 
 
@@ -333,3 +338,25 @@ def test_quickfix_client_mass_cancel_gets_its_report_and_every_order_canceled(da
     for cl in ("Q-1", "Q-2"):
         client.until(lambda p, cl=cl: [m for m in ers(p, "FIX.4.4", cl) if m[39] == "4"], what=f"{cl} canceled")
     assert client.rejects_sent() == []
+
+
+def test_dont_know_trade_both_ways_with_quickfix(day):
+    c, client, venue, stream, _ = day
+    # a QuickFIX client DKs one of our fills: the desk is told, nothing changes on the order
+    client.send("FIX.4.4", "D", nos("DK-1", 200))
+    order_id = client.until(lambda p: ers(p, "FIX.4.4", "DK-1"), what="New DK-1")[0][37]
+    stream.submit(M.ChildNewRequest(order_id, "KDK-1", "XNAS", "AAPL", "1", 200, "2", 108_000_000))
+    fill = client.until(lambda p: [m for m in ers(p, "FIX.4.4", "DK-1") if m.get(32)], what="a fill of DK-1")[0]
+    client.send("FIX.4.4", "Q", [(37, order_id), (17, fill[17]), (127, "C"), (55, "AAPL"), (54, "1"),
+                                 (32, fill[32]), (31, fill[31]), (58, "quantity does not match")])
+    [alert] = stream.wait(lambda r: type(r.msg) is M.OmsAlert and r.msg.code == "CLIENT_DONT_KNOW_TRADE",
+                          "the desk's alert for the client's DK")
+    assert fill[17] in alert.msg.text and "DKReason C" in alert.msg.text and "it is a fill we reported" in alert.msg.text
+    # a QuickFIX venue reports a fill of an order we never sent: our gateway answers DontKnowTrade, valid for QuickFIX
+    venue.send("FIX.4.4", "8", [(37, "QZ9"), (11, "NEVER-SENT"), (17, "QDK1"), (150, "F"), (39, "2"), (55, "AAPL"),
+                                (54, "1"), (38, 100), (32, 100), (31, "108.00"), (151, 0), (14, 100), (6, "108.00")])
+    [dk] = venue.until(lambda p: [m for m in p.app_in if m.get(35) == "Q"], what="our DontKnowTrade")
+    assert (dk[37], dk[17], dk[127], dk[55], dk[54], dk[32]) == ("QZ9", "QDK1", "D", "AAPL", "1", "100")
+    stream.wait(lambda r: type(r.msg) is M.OmsAlert and r.msg.code == "UNKNOWN_VENUE_ORDER" and "QDK1" in r.msg.text,
+                "the alert for the unknown venue order")
+    assert venue.rejects_sent() == [] and client.rejects_sent() == []
