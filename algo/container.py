@@ -138,7 +138,9 @@ class AlgoContainer:
         elif u.event == "replaced":
             p.changing = False
             p.qty, p.px, p.ord_type, p.cl_ord_id = u.qty, u.px, u.ord_type, u.cl_ord_id
-            if p.active:
+            if p.end_due:
+                self._end(p)
+            elif p.active:
                 self._call(p, "on_parent_changed")
         if p.done:
             self._finish(p)
@@ -187,8 +189,12 @@ class AlgoContainer:
             self.timer_requests.append((end, ("end", p.order_id)))
 
     def _end(self, p: AlgoParent):
-        """End time: whatever is left goes back to the client (the OMS cancels the open children)."""
-        if p.leaves and not p.ending and not p.changing:
+        """End time: whatever is left goes back to the client (the OMS cancels the open children). During a client
+        cancel or replace it waits for the change: a replace that completes is then ended at once."""
+        if p.changing:
+            p.end_due = True
+            return
+        if p.leaves and not p.ending:
             p.ending = True
             self._out.append(M.AlgoEnd(p.order_id, f"{p.strategy} end time reached with {p.leaves} left"))
 

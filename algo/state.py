@@ -31,6 +31,7 @@ class AlgoParent:
     changing: bool = False     # a client cancel/replace is pending: the OMS is taking the children back
     paused: str = ""           # why the container stopped working it
     ending: bool = False       # end time reached, AlgoEnd sent
+    end_due: bool = False      # the end time came while a client change was pending: end once it completes
     started: bool = False
     children: list = field(default_factory=list)   # child ids, in creation order
     live: list = field(default_factory=list)       # ids of children that may still be open (pruned lazily)

@@ -1,6 +1,10 @@
 """One pass over a closed day's log, keeping what the post-trade jobs need: the day's reference data, every client
 order with its reports, every child order with what the venue did to it, the consolidated NBBO and the market's
-trades per symbol, and the sequencer's clock samples. The jobs read the log, never the live system."""
+trades per symbol, and the sequencer's clock samples. The jobs read the log, never the live system.
+
+Busts and corrections are applied as they are read: a busted fill leaves the child's events and the order's reports,
+a corrected one takes its new quantity and price there, so every job reports the fills that stand at the end of the
+day (the Trade Cancel / Trade Correct reports themselves are kept in ``Order.corrections``)."""
 from __future__ import annotations
 
 import bisect
@@ -8,6 +12,8 @@ import datetime as dt
 import sys
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from sequencer import messages as M
 from sequencer import record
@@ -18,7 +24,8 @@ T = M.TAG_OF_CLASS
 KEEP = {T[c] for c in (M.DayStart, M.Security, M.Venue, M.RefTable, M.NewOrder, M.CancelRequest, M.ReplaceRequest,
                        M.ExecReport, M.CancelReject, M.ChildOrder, M.ChildCancel, M.ChildReplace, M.VenueAck,
                        M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject, M.Quote,
-                       M.Trade, M.ClockSample, M.FixReject, M.ChildRefused, M.AlgoPause, M.OmsAlert)}
+                       M.Trade, M.ClockSample, M.FixReject, M.ChildRefused, M.AlgoPause, M.OmsAlert,
+                       M.VenueTradeCorrection)}
 
 
 @dataclass
@@ -26,7 +33,8 @@ class Order:
     order_id: str
     new: M.NewOrder
     new_ts: int                      # when the client's order was sequenced (received)
-    reports: list = field(default_factory=list)   # [(ts, ExecReport)]
+    reports: list = field(default_factory=list)   # [(ts, ExecReport)], fills as they stand after busts
+    corrections: list = field(default_factory=list)   # [(ts, ExecReport)] the Trade Cancel / Correct reports
 
     @property
     def last(self) -> M.ExecReport:
@@ -86,6 +94,17 @@ class DayLog:
             c = self.children.get(m.child_id)
             if c is not None:
                 c.events.append((ts, m))
+        elif t is M.VenueTradeCorrection:
+            c = self.children.get(m.child_id)
+            if c is not None:
+                c.events[:] = _corrected(c.events, lambda e: type(e) is M.VenueFill and e.exec_id == m.ref_exec_id,
+                                         m, "last_qty", "last_px")
+        elif t is M.ExecReport and m.exec_type in ("H", "G"):
+            o = self.orders.get(m.order_id)
+            if o is not None:
+                o.corrections.append((ts, m))
+                o.reports[:] = _corrected(o.reports, lambda e: e.exec_type == "F" and e.exec_id == m.exec_ref_id,
+                                          m, "last_qty", "last_px", bust=m.exec_type == "H")
         elif t is M.ExecReport:
             o = self.orders.get(m.order_id)
             if o is None:
@@ -146,3 +165,18 @@ def px(v: int) -> int | float:
     """A price or amount in PRICE_SCALE units as a JSON number: exact (6 decimals at most), whole numbers as ints."""
     whole, frac = divmod(v, M.PRICE_SCALE)
     return whole if frac == 0 else v / M.PRICE_SCALE
+
+
+def _corrected(events: list, is_fill, m, qty_field: str, px_field: str, bust: bool | None = None) -> list:
+    """``events`` ([(ts, msg)]) with the fill ``is_fill`` names taken out (a bust) or given the correction's quantity
+    and price. ``bust`` defaults to the venue's ``kind``."""
+    if bust is None:
+        bust = m.kind == "bust"
+    out = []
+    for ts, e in events:
+        if is_fill(e):
+            if bust:
+                continue
+            e = msgspec.structs.replace(e, **{qty_field: getattr(m, qty_field), px_field: getattr(m, px_field)})
+        out.append((ts, e))
+    return out

@@ -247,3 +247,15 @@ def test_a_bust_that_reopens_a_filled_parent_has_it_worked_again_and_a_client_re
     out = h.feed(M.ParentUpdate(oid, "corrected", "C1", "A1", "0", 300, PX, "2", 0, 0))   # the OMS: fill busted
     assert oid in h.box.strategies and h.box.parents[oid].leaves == 300
     assert [(m.venue, m.qty, m.px) for m in out if isinstance(m, M.ChildNewRequest)] == [("XNAS", 300, PX)]
+
+
+def test_an_end_time_that_falls_during_a_replace_ends_the_order_once_the_replace_completes():
+    h = Harness()
+    oid, _ = h.order("VWAP", qty=1000, px=0, end_ns=T0 + 600 * S)
+    h.timers(T0)
+    h.feed(M.ParentUpdate(oid, "pending", "C1", "A1", "E", 1000, 0, "1", 0, 0))
+    assert not [m for m in h.timers(T0 + 600 * S) if isinstance(m, M.AlgoEnd)]      # the replace is under way
+    out = h.feed(M.ParentUpdate(oid, "replaced", "C1", "A2", "0", 800, 0, "1", 0, 0), now=T0 + 601 * S)
+    assert [(m.parent_id, m.text) for m in out if isinstance(m, M.AlgoEnd)] == [
+        (oid, "VWAP end time reached with 800 left")]
+    assert not [m for m in out if isinstance(m, M.ChildNewRequest)]

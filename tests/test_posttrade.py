@@ -251,3 +251,41 @@ def test_606_reports_are_valid_against_the_sec_schema(reports):
     for path in files["606"]:
         errors = [str(e).splitlines()[0] for e in schema.iter_errors(path)]
         assert errors == [], (path, errors[:3])
+
+
+def test_reports_use_the_fills_that_stand_after_a_bust_and_a_correction(tmp_path):
+    """A venue busts one fill and corrects another: every job reads the day's fills as they stand (the DayLog applies
+    the Trade Cancel / Trade Correct), so what the reports say was executed is what the OMS says."""
+    c = SimCluster(str(tmp_path / "bust"), "refdata/sample", seed=4)
+    c.inject("client", M.NewOrder("CLIENT1", "S0", "AAPL", "1", 100, "2", 1_000_000))   # gets AAPL's quotes
+    c.run_until(c.at("09:31"))
+    _, ask = c.oms.om.market.nbbo["AAPL"]
+    c.inject("client", M.NewOrder("CLIENT1", "B1", "AAPL", "1", 2_000, "2", ask + 20 * 10_000))
+    c.run_until(c.at("09:31:10"))
+    p = next(p for p in c.oms.om.parents.values() if p.cl_ord_id == "B1")
+    fills = [(ch.child_id, e, q) for ch in map(c.oms.om.children.get, p.children) for e, q in ch.fills.items() if q]
+    assert len(fills) >= 2, fills
+    (k1, e1, q1), (k2, e2, q2) = fills[:2]
+    source = "venuegw"                  # as the venue gateway would put a venue's bust on the stream
+    c.inject(source, M.VenueTradeCorrection(k1, "BUST1", e1, "bust"))
+    px2 = c.oms.om.children[k2].fill_px[e2] - 10_000
+    c.inject(source, M.VenueTradeCorrection(k2, "CORR1", e2, "correct", max(q2 - 1, 1), px2))
+    c.run_until(c.at("09:31:20"))
+    path = log_path(str(tmp_path / "bust"), c.log.trading_day)
+    stands = (p.cum_qty, p.cum_notional)
+    c.close()
+    log = DayLog(path)
+    o = next(o for o in log.orders.values() if o.new.cl_ord_id == "B1")
+    client_fills = [er for _, er in o.reports if er.exec_type == "F"]
+    assert (sum(er.last_qty for er in client_fills), sum(er.last_qty * er.last_px for er in client_fills)) == stands
+    assert [er.exec_type for _, er in o.corrections] == ["H", "G"]
+    venue_fills = [m for ch in log.children.values() if ch.order.parent_id == o.order_id
+                   for _, m in ch.events if type(m) is M.VenueFill]
+    assert e1 not in {m.exec_id for m in venue_fills}
+    assert (sum(m.last_qty for m in venue_fills), sum(m.last_qty * m.last_px for m in venue_fills)) == stands
+    out = str(tmp_path / "reports")
+    activity.write(log, out)
+    tca.write(log, out)
+    recs = cat.read(cat.write(log, out)[0])
+    from posttrade import catcheck
+    assert catcheck.problems(recs) == []
