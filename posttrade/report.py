@@ -12,7 +12,29 @@ from .daylog import DayLog
 KINDS = ("cat", "oats", "activity", "clock", "606", "tca")
 
 
-def run(kind: str, log_path: str, out: str, submitter: str, imid: str, crd: str) -> int:
+# what the library uses when nobody says: fit for tests, never for a filing (the CLI refuses them without --test-firm)
+PLACEHOLDER = {"cat_submitter": "99999", "imid": "SEQT", "crd": "999999", "name": "SEQTRADE TEST BROKER"}
+NEEDS_FIRM = {"cat": ("cat_submitter", "imid", "crd"), "oats": ("imid",), "606": ("name",)}
+
+
+def firm_identity(kind: str, given: dict, test: bool) -> tuple[dict | None, str]:
+    """The firm's identity for ``kind``: ``(identity, "")``, or ``(None, why not)`` when the report needs fields
+    nobody gave (or gave as the placeholders) and this is not a test."""
+    firm = {k: v for k, v in given.items() if v}
+    missing = [k for k in NEEDS_FIRM.get(kind, ()) if firm.get(k, PLACEHOLDER[k]) == PLACEHOLDER[k]]
+    if missing and not test:
+        return None, (f"the {kind.upper()} report needs the firm's {', '.join(missing)}: set them in the cluster "
+                      f"file's [firm] (--config) or pass --{missing[0].replace('_', '-')}; --test-firm uses "
+                      f"placeholders for a test day")
+    return {**PLACEHOLDER, **firm}, ""
+
+
+def run(kind: str, log_path: str, out: str, firm: dict | None = None, test_firm: bool = False) -> int:
+    ident, why = firm_identity(kind, firm or {}, test_firm)
+    if ident is None:
+        print(f"report {kind}: refused: {why}", file=sys.stderr)
+        return 2
+    submitter, imid, crd = ident["cat_submitter"], ident["imid"], ident["crd"]
     t0 = time.monotonic()
     print(f"report {kind}: reading {log_path}", file=sys.stderr, flush=True)
     log = DayLog(log_path, progress=True)
@@ -34,7 +56,7 @@ def run(kind: str, log_path: str, out: str, submitter: str, imid: str, crd: str)
         path = clocksync.write(log, out)
         print(f"clock sync: {clocksync.report(log)[2]} breaches of 50 ms in {len(log.clock)} samples: {path}")
     elif kind == "606":
-        paths = rule606.write(log, out)
+        paths = rule606.write(log, out, ident["name"])
         print(f"606(b)(3): {len(paths)} client reports: {', '.join(paths)}")
     else:
         print(f"TCA: {tca.write(log, out)} and {len(log.orders) + 1} charts")

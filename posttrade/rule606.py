@@ -126,12 +126,12 @@ def xml(log: DayLog, client: str, bd: str = "SEQTRADE BROKER") -> str:
     return "\n".join(x) + "\n"
 
 
-def write(log: DayLog, out_dir: str) -> list[str]:
+def write(log: DayLog, out_dir: str, bd: str = "SEQTRADE TEST BROKER") -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for client in sorted({o.new.client for o in log.orders.values()}):
         path = os.path.join(out_dir, f"606b3-{client}-{log.trading_day}.xml")
         with open(path, "w") as f:
-            f.write(xml(log, client))
+            f.write(xml(log, client, bd))
         paths.append(path)
     return paths

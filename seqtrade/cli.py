@@ -248,7 +248,15 @@ def cmd_secret_hash(a) -> int:
 
 def cmd_report(a) -> int:
     from posttrade import report
-    return report.run(a.kind, a.log, a.out, a.submitter, a.imid, a.crd)
+    firm = {}
+    if a.config:
+        from .clusterconfig import load as load_cluster
+        c = load_cluster(a.config)
+        firm = dict(c.firm)
+    test = a.test_firm or bool(firm.pop("test", False))
+    firm.update({k: v for k, v in (("cat_submitter", a.cat_submitter), ("imid", a.imid), ("crd", a.crd),
+                                   ("name", a.firm_name)) if v})
+    return report.run(a.kind, a.log, a.out, firm, test)
 
 
 def cmd_client_sim(a) -> int:
@@ -415,9 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "not-held report per client (XML); tca: execution quality per order with PNG charts")
     rp2.add_argument("--log", required=True)
     rp2.add_argument("--out", required=True, help="output directory")
-    rp2.add_argument("--submitter", default="99999", help="CAT submitter id")
-    rp2.add_argument("--imid", default="SEQT", help="CAT reporter IMID (also the OATS MPID)")
-    rp2.add_argument("--crd", default="999999", help="the firm's CRD")
+    rp2.add_argument("--config", default="", help="the cluster file: the firm's identity from its [firm] table")
+    rp2.add_argument("--cat-submitter", default="", help="CAT submitter id (overrides [firm] cat_submitter)")
+    rp2.add_argument("--imid", default="", help="CAT reporter IMID, also the OATS MPID (overrides [firm] imid)")
+    rp2.add_argument("--crd", default="", help="the firm's CRD (overrides [firm] crd)")
+    rp2.add_argument("--firm-name", default="", help="the broker-dealer's name in the 606 report ([firm] name)")
+    rp2.add_argument("--test-firm", action="store_true",
+                     help="a test day: placeholders for whatever identity is not given")
     rp2.set_defaults(fn=cmd_report)
 
     dm = sub.add_parser("demo", help="run a whole simulated trading day end to end and print the summary")

@@ -1,6 +1,7 @@
 """The simulated day's client flow, shared by the in-process demo (entered on the stream) and ``seqtrade client-sim``
 (sent over FIX): per symbol a VWAP over most of the day, a two-hour TWAP, a POV in the afternoon and a limit order
-at the previous close, alternating buy and sell by symbol, plus a cancel and a replace, as clients do.
+at the previous close, alternating buy and sell by symbol, plus a cancel and two replaces (one that comes too late,
+one that takes effect), as clients do.
 
 The plan's times are written for a 09:30-16:00 session and scaled linearly into the session actually configured,
 so a short compressed test day gets the same shape of flow."""
@@ -43,6 +44,8 @@ def plan(open_ns: int, close_ns: int, prev_close: dict[str, int], client: str = 
     flow.append((at("10:30"), M.CancelRequest(client, "X-T00", "T00", symbols[0], "1")))
     if len(symbols) > 1:
         flow.append((at("11:30"), M.ReplaceRequest(client, "R-L01", "L01", symbols[1], "2", 8_000, "1")))
+    if len(symbols) > 2:   # a replace that takes effect: a working VWAP cut to 50,000 (re-sliced; CAT MEOM)
+        flow.append((at("11:45"), M.ReplaceRequest(client, "R-V02", "V02", symbols[2], "1", 50_000, "1")))
     return sorted(flow, key=lambda x: x[0])
 
 

@@ -24,6 +24,10 @@ name the file and the line.
     one set by neither refuses the client's orders (NO_LIMITS). `seqtrade cluster check` warns of one the firm leaves
     out.
 
+    [firm]                        (the broker's identity in the regulatory reports; CAT, OATS and 606 refuse to run
+    name = "Example Securities LLC"  without it unless test = true, which marks a test day's placeholder identity)
+    imid = "EXSC"   crd = "123456"   cat_submitter = "140000"   test = false
+
     [process.NAME]                (NAME is also its [apps.NAME] / [fixgw.NAME] where it has one)
     kind = "app"                  sequencer | app | venue | mdgw | fixgw | client-sim
     host = "local"                (default: [cluster] host)
@@ -52,6 +56,7 @@ KINDS = ("sequencer", "app", "venue", "mdgw", "fixgw", "client-sim")
 _CLUSTER = {"name": str, "host": str, "run_dir": str, "archive_dir": str, "refdata": str, "publisher": str,
             "health_timeout_s": (int, float), "stop_timeout_s": (int, float), "post_trade": list}
 _HOST = {"address": str}
+_FIRM = {"name": str, "imid": str, "crd": str, "cat_submitter": str, "test": bool}
 _PROCESS = {"kind": str, "host": str, "args": list, "venue": str, "seed": int, "begin": str, "gateway": str,
             "sender": str, "target": str, "part": str}
 _RISK = {"max_order_qty": (int, str), "max_order_notional": (int, float, str), "credit_limit": (int, float, str),
@@ -94,6 +99,7 @@ class Cluster:
     processes: list = field(default_factory=list)    # in start order
     limits: list = field(default_factory=list)       # RiskLimits messages
     fixgw: dict = field(default_factory=dict)        # the raw [fixgw.NAME] tables (kind, listen)
+    firm: dict = field(default_factory=dict)         # [firm]: the broker's regulatory identity (post-trade reports)
 
     def at(self, rel: str) -> str:
         return rel if os.path.isabs(rel) else os.path.join(self.dir, rel)
@@ -148,6 +154,9 @@ def load(path: str) -> Cluster:
         raise ConfigError(path, find_line(text, "cluster", "host"),
                           f"[cluster] host {c.host!r} is not in [hosts] ({', '.join(c.hosts)})")
     c.fixgw = data.get("fixgw", {})
+    if "firm" in data:
+        _check(text, path, "firm", data["firm"], _FIRM)
+        c.firm = dict(data["firm"])
     for name, r in sorted(data.get("risk", {}).items()):
         table = f"risk.{name}"
         _check(text, path, table, r, _RISK)

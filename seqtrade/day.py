@@ -83,7 +83,7 @@ def post_trade(c: Cluster, log: str, out: str) -> list[str]:
             if r.returncode:
                 problems.append(f"replay diverged: {r.stderr.strip()[-2000:]}")
             continue
-        cmd = [sys.executable, "-m", "seqtrade", "report", job, "--log", log, "--out", out]
+        cmd = [sys.executable, "-m", "seqtrade", "report", job, "--log", log, "--out", out, "--config", c.path]
         r = subprocess.run(cmd, capture_output=True, text=True)
         tail = (r.stdout.strip().splitlines() or r.stderr.strip().splitlines() or ["no output"])[-1]
         _say(f"  report {job}: {tail} ({time.monotonic() - t0:.1f}s)")

@@ -32,6 +32,9 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
                                      "refdata": "refdata", "publisher": "refdata", "health_timeout_s": 60,
                                      "post_trade": list(post_trade)})
     text += toml_table("[hosts.local]", {"address": "127.0.0.1"})
+    # a simulated day files nothing: its reports carry a test identity, said so (the jobs refuse placeholders otherwise)
+    text += toml_table("[firm]", {"name": "SEQTRADE DEMO BROKER", "imid": "SEQT", "crd": "999999",
+                                  "cat_submitter": "99999", "test": True})
     text += toml_table("[sequencer]", seq)
     for name, cls in (("oms", "apps.oms:OmsApp"), ("algo", "apps.algo:AlgoApp"), ("mdgw", ""), ("venuegw", ""),
                       ("clientgw", ""), ("dropcopy", ""), ("refdata", "")):

@@ -116,8 +116,8 @@ def test_cat_file_every_record_valid_and_what_an_agency_algo_reports(reports):
 def test_same_log_gives_byte_identical_reports_in_a_fresh_process(day, reports, tmp_path):
     _, out, _ = reports
     for kind in ("cat", "oats", "activity", "clock", "606", "tca"):
-        r = subprocess.run([sys.executable, "-m", "seqtrade", "report", kind, "--log", day, "--out", str(tmp_path)],
-                           capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="99"))
+        r = subprocess.run([sys.executable, "-m", "seqtrade", "report", kind, "--log", day, "--out", str(tmp_path),
+                            "--test-firm"], capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="99"))
         assert r.returncode == 0, r.stderr
     mine = sorted(os.listdir(out))
     assert mine == sorted(os.listdir(tmp_path))
@@ -289,3 +289,42 @@ def test_reports_use_the_fills_that_stand_after_a_bust_and_a_correction(tmp_path
     recs = cat.read(cat.write(log, out)[0])
     from posttrade import catcheck
     assert catcheck.problems(recs) == []
+
+
+def test_a_client_replace_that_takes_effect_is_an_meom_and_the_new_terms_are_routed_after_it(reports):
+    """IM Technical Specifications 4.1.0: a customer's modification that is accepted is an MEOM on the order (the same
+    orderID: it keeps its id, so no priorOrderID); the re-slice that follows routes with MEOR events after it."""
+    log, out, files = reports
+    recs = cat.read(files["cat"][0])
+    [meom] = [r for r in recs if r["type"] == "MEOM"]
+    order = next(o for o in log.orders.values() if o.new.cl_ord_id == "V02")
+    assert meom["orderID"] == order.order_id and "priorOrderID" not in meom
+    assert meom["quantity"] == 50_000 and meom["side"] == "B" and meom["initiator"] == "C"
+    routes_after = [r for r in recs if r["type"] == "MEOR" and r["eventTimestamp"] > meom["eventTimestamp"]
+                    and r["orderID"] == meom["orderID"]]
+    assert routes_after, "the replaced order's new terms were never routed"
+    replaced = [er for _, er in order.reports if er.exec_type == "5"]
+    assert [er.order_qty for er in replaced] == [50_000]
+
+
+def test_regulatory_reports_refuse_placeholder_identity_and_take_the_firm_from_the_cluster_file(day, tmp_path):
+    def report(kind, *extra):
+        return subprocess.run([sys.executable, "-m", "seqtrade", "report", kind, "--log", day, "--out",
+                               str(tmp_path / "out"), *extra], capture_output=True, text=True)
+    for kind, needs in (("cat", "cat_submitter, imid, crd"), ("oats", "imid"), ("606", "name")):
+        r = report(kind)
+        assert r.returncode == 2 and f"needs the firm's {needs}" in r.stderr and "--test-firm" in r.stderr
+    assert not (tmp_path / "out").exists()
+    cluster = tmp_path / "cluster.toml"
+    deploy = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy",
+                          "cluster.example.toml")
+    text = open(deploy).read()
+    firm = text[text.index("[firm]"):text.index("[hosts.")]
+    cluster.write_text(text.replace(firm, '[firm]\nname = "Example Securities LLC"\nimid = "EXSC"\ncrd = "123456"\n'
+                                          'cat_submitter = "140000"\n\n'))
+    assert report("cat", "--config", str(cluster)).returncode == 0
+    assert report("606", "--config", str(cluster)).returncode == 0
+    files = sorted(os.listdir(tmp_path / "out"))
+    assert any(f.startswith("140000_EXSC_") and f.endswith(".json.bz2") for f in files)
+    xml = next(f for f in files if f.startswith("606b3-"))
+    assert "<bd>Example Securities LLC</bd>" in (tmp_path / "out" / xml).read_text()
