@@ -6,12 +6,17 @@
 * rejects and cancels, by reason;
 * patterns for a supervisor to review (flags, not findings): possible wash trading (one client executed on both
   sides of a symbol within the day) and possible layering (a client order book in one symbol where at least five
-  orders were cancelled, 80% or more of them, while the same client executed on the other side)."""
+  orders were cancelled, 80% or more of them, while the same client executed on the other side).
+
+Beside the text report, CSV files for the desk and for review tools: every fill outside the NBBO
+(``activity-outside-nbbo-DAY.csv``), every client order with its final state (``orders-DAY.csv``) and every venue
+fill (``fills-DAY.csv``). Prices in dollars, times New York time."""
 from __future__ import annotations
 
+import csv
 import os
 
-from sequencer.messages import format_price
+from sequencer.messages import PRICE_SCALE, format_price
 
 from .daylog import DayLog, et
 
@@ -38,32 +43,24 @@ def report(log: DayLog) -> str:
             c[1] += 1
             why = o.last.text or ("client request" if o.last.orig_cl_ord_id else "cancelled")
             cancel_reasons[why] = cancel_reasons.get(why, 0) + 1
-    out = [f"Daily activity report, trading day {log.trading_day}", "", "per client and symbol",
-           f"  {'client':10} {'symbol':6} {'orders':>6} {'executions':>10} {'shares':>10} {'notional':>16}"]
+    out = [f"Daily activity report, trading day {log.trading_day} (prices in dollars, notional in $ millions, "
+           f"times New York)", "", "per client and symbol",
+           f"  {'client':10} {'symbol':6} {'orders':>6} {'executions':>10} {'shares':>10} {'notional $m':>16}"]
     for (client, sym), r in sorted(rows.items()):
-        out.append(f"  {client:10} {sym:6} {r[0]:>6} {r[1]:>10,} {r[2]:>10,} {r[3] / 1e12:>16,.2f}")
-    # executions outside the NBBO
-    outside, checked, crossed = [], 0, 0
-    for c in log.children.values():
-        for ts, m in c.events:
-            if type(m).__name__ != "VenueFill":
-                continue
-            checked += 1
-            q = log.nbbo_at(c.order.symbol, ts)
-            if not (q and q[0] and q[1]):
-                continue
-            if q[0] > q[1]:
-                crossed += 1          # a crossed market has no inside to be outside of
-            elif not q[0] <= m.last_px <= q[1]:
-                outside.append((ts, c, m, q))
+        out.append(f"  {client:10} {sym:6} {r[0]:>6} {r[1]:>10,} {r[2]:>10,} {r[3] / PRICE_SCALE / 1e6:>16,.2f}")
+    outside, checked, crossed = outside_nbbo(log)
     out += ["", f"executions outside the NBBO at the time of execution: {len(outside)} of {checked:,} venue fills "
-                f"({crossed:,} more when the NBBO was crossed, not judged)"]
-    for ts, c, m, q in outside[:50]:
+                f"({crossed:,} more when the NBBO was crossed, not judged); by cause:"]
+    for k in (SWEEP, MOVED, REVIEW):
+        out.append(f"  {sum(1 for x in outside if x[4] == k):>6}  {CAUSES[k]}")
+    review = [x for x in outside if x[4] == REVIEW]
+    out.append(f"  every one is in activity-outside-nbbo-{log.trading_day}.csv; those for review:")
+    for ts, c, m, q, _ in review[:50]:
         out.append(f"  {et(ts).strftime('%H:%M:%S')}.{ts // 1_000_000 % 1000:03d} {c.order.child_id} {c.order.symbol} "
                    f"{m.last_qty}@{format_price(m.last_px)} on {c.order.venue}; NBBO "
                    f"{format_price(q[0])} x {format_price(q[1])}")
-    if len(outside) > 50:
-        out.append(f"  ... {len(outside) - 50} more")
+    if len(review) > 50:
+        out.append(f"  ... {len(review) - 50} more")
     rejects: dict[str, int] = {}
     for _, n, er in log.rejected:
         k = er.risk_code or er.text
@@ -89,9 +86,83 @@ def report(log: DayLog) -> str:
     return "\n".join(out) + "\n"
 
 
+SWEEP, MOVED, REVIEW = "sweep", "moved", "review"
+CAUSES = {SWEEP: "part of a sweep: the same order took the better-priced quote at the same time (ISO-style)",
+          MOVED: "the child was priced at or inside the NBBO when sent; the market moved before it executed",
+          REVIEW: "for review: the child was priced outside the NBBO when sent, and no sweep explains it"}
+
+
+def cause(log: DayLog, c, sweeps: dict) -> str:
+    """Why a fill outside the NBBO happened, from the child's price and the NBBO when the child was sent."""
+    ch = c.order
+    buy = ch.side == "1"
+    q = log.nbbo_at(ch.symbol, c.ts)
+    if ch.ord_type == "2" and q and q[0] and q[1]:
+        if (ch.px <= q[1] if buy else ch.px >= q[0]) and (ch.tif in ("3", "4") or q[0] <= ch.px <= q[1]):
+            return MOVED
+    better = [o for o in sweeps.get((ch.parent_id, c.ts), ()) if (o.px < ch.px if buy else o.px > ch.px)]
+    return SWEEP if ch.tif in ("3", "4") and better else REVIEW
+
+
+def outside_nbbo(log: DayLog) -> tuple[list, int, int]:
+    """Venue fills outside the consolidated NBBO sequenced at or before them: ``([(ts, child, fill, (bid, ask),
+    cause)], fills checked, fills while the NBBO was crossed)``; a crossed market has no inside to be outside of."""
+    outside, checked, crossed = [], 0, 0
+    sweeps: dict = {}                    # (parent, time sent) -> the taking children sent together
+    for c in log.children.values():
+        if c.order.tif in ("3", "4"):
+            sweeps.setdefault((c.order.parent_id, c.ts), []).append(c.order)
+    for c in log.children.values():
+        for ts, m in c.events:
+            if type(m).__name__ != "VenueFill":
+                continue
+            checked += 1
+            q = log.nbbo_at(c.order.symbol, ts)
+            if not (q and q[0] and q[1]):
+                continue
+            if q[0] > q[1]:
+                crossed += 1
+            elif not q[0] <= m.last_px <= q[1]:
+                outside.append((ts, c, m, q, cause(log, c, sweeps)))
+    return outside, checked, crossed
+
+
+def _time(ts: int) -> str:
+    return f"{et(ts).strftime('%H:%M:%S')}.{ts % 1_000_000_000:09d}"
+
+
 def write(log: DayLog, out_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"activity-{log.trading_day}.txt")
+    day = log.trading_day
+    path = os.path.join(out_dir, f"activity-{day}.txt")
     with open(path, "w") as f:
         f.write(report(log))
+    with open(os.path.join(out_dir, f"activity-outside-nbbo-{day}.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["time_ny", "child_id", "parent_id", "symbol", "side", "venue", "qty", "px", "nbb", "nbo",
+                    "through_by", "child_px", "child_tif", "cause"])
+        for ts, c, m, q, why in outside_nbbo(log)[0]:
+            through = q[0] - m.last_px if m.last_px < q[0] else m.last_px - q[1]
+            w.writerow([_time(ts), c.order.child_id, c.order.parent_id, c.order.symbol, c.order.side, c.order.venue,
+                        m.last_qty, format_price(m.last_px), format_price(q[0]), format_price(q[1]),
+                        format_price(through), format_price(c.order.px), c.order.tif, why])
+    with open(os.path.join(out_dir, f"orders-{day}.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["order_id", "client", "cl_ord_id", "symbol", "side", "strategy", "ord_type", "limit_px", "qty",
+                    "received_ny", "cum_qty", "avg_px", "status", "last_report_ny"])
+        for o in log.orders.values():
+            n, last = o.new, o.last
+            avg = format_price(last.cum_notional_px // last.cum_qty) if last.cum_qty else ""
+            w.writerow([o.order_id, n.client, last.cl_ord_id, n.symbol, n.side, n.strategy, n.ord_type,
+                        format_price(n.px) if n.px else "", last.order_qty, _time(o.new_ts), last.cum_qty, avg,
+                        last.ord_status, _time(o.reports[-1][0])])
+    with open(os.path.join(out_dir, f"fills-{day}.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["time_ny", "order_id", "child_id", "symbol", "side", "venue", "qty", "px", "exec_id",
+                    "liquidity"])
+        for c in log.children.values():
+            for ts, m in c.events:
+                if type(m).__name__ == "VenueFill":
+                    w.writerow([_time(ts), c.order.parent_id, c.order.child_id, c.order.symbol, c.order.side,
+                                c.order.venue, m.last_qty, format_price(m.last_px), m.exec_id, m.liquidity])
     return path

@@ -1,6 +1,9 @@
 """``seqtrade report cat``: the day's CAT order events for an agency algo broker (equities, Industry Member).
 
 What is reported, from the log:
+* MEOA instead for an order from a client that is itself a broker-dealer (the ``clients`` table's ``broker_dealer``,
+  with its ``cat_imid`` CRD:IMID as ``senderIMID`` and the ClOrdID it sent as ``routedOrderID``: the linkage to its
+  own route report).
 * MENO for each client order the OMS accepted (received from a customer, not another CAT reporter): at the time the
   order was sequenced, ``orderID`` = our order id, ``deptType`` A (the agency algo desk), ``handlingInstructions``
   ALG and NH (not held) when the client chose an algo; ``firmDesignatedID`` and ``accountHolderType`` from the
@@ -29,6 +32,7 @@ import bz2
 import hashlib
 import json
 import os
+import re
 
 from . import catcheck
 from .catvalidate import Validator
@@ -50,17 +54,44 @@ SIDE = {"1": "B", "2": "SL", "5": "SS", "6": "SX"}
 ORDER_TYPE = {"1": "MKT", "2": "LMT"}
 
 
+_CRD_IMID = re.compile(r"^[0-9]{1,10}:[A-Z0-9]{1,7}$")
+
+
+def client_problems(row: dict) -> list[str]:
+    """What the CAT job would lack for one row of the clients table: a customer needs its firmDesignatedID and
+    accountHolderType (MENO); a broker-dealer client (another CAT reporter: MEOA) its CRD:IMID."""
+    who = row.get("client", "?")
+    if row.get("broker_dealer"):
+        if not _CRD_IMID.match(str(row.get("cat_imid") or "")):
+            return [f"client {who} is a broker-dealer: cat_imid must be its CRD:IMID (such as 123456:ABCD), "
+                    f"not {row.get('cat_imid')!r}"]
+        return []
+    return [f"client {who} needs its {k}" for k in ("fdid", "account_holder_type") if not row.get(k)]
+
+
 class CatFirm:
     def __init__(self, submitter: str = "99999", imid: str = "SEQT", crd: str = "999999"):
         self.submitter, self.imid, self.crd = submitter, imid, crd
 
 
 def _tif(tif: str, day: str) -> dict:
-    if tif == "3":
+    """CAT's timeInForce: FIX IOC and FOK are both IOC (FOK is also a handling instruction); GTD today is GTD with
+    the date."""
+    if tif in ("3", "4"):
         return {"IOC": True}
     if tif == "1":
         return {"GTC": True}
+    if tif == "6":
+        return {"GTD": int(day)}
     return {"DAY": int(day)}
+
+
+def _handling(strategy: str, tif: str) -> dict | None:
+    """handlingInstructions: ALG and NH (not held) for an algo order, FOK for fill-or-kill."""
+    h = {"ALG": True, "NH": True} if strategy and strategy != "LIMIT" else {}
+    if tif == "4":
+        h["FOK"] = True
+    return h or None
 
 
 class Builder:
@@ -97,20 +128,31 @@ class Builder:
     def _client_order(self, o):
         n = o.new
         fd = self.clients.get(n.client, {})
-        r = self._base("MENO", o.new_ts, o.new_ts, o.order_id, n.symbol)
-        r.update({"electronicDupFlag": False, "deptType": "A", "solicitationFlag": False, "side": SIDE[n.side]})
+        if fd.get("broker_dealer"):
+            # from another CAT reporter: an Order Accepted, linked to that firm's route by its CRD:IMID and the
+            # ClOrdID it sent us (its routedOrderID)
+            r = self._base("MEOA", o.new_ts, o.new_ts, o.order_id, n.symbol)
+            r.update({"electronicDupFlag": False, "receiverIMID": f"{self.firm.crd}:{self.firm.imid}",
+                      "senderIMID": fd["cat_imid"], "senderType": "F", "routedOrderID": n.cl_ord_id,
+                      "affiliateFlag": False, "deptType": "A", "side": SIDE[n.side]})
+        else:
+            r = self._base("MENO", o.new_ts, o.new_ts, o.order_id, n.symbol)
+            r.update({"electronicDupFlag": False, "deptType": "A", "solicitationFlag": False, "side": SIDE[n.side]})
         if n.ord_type == "2":
             r["price"] = px(n.px)
         r.update({"quantity": n.qty, "orderType": ORDER_TYPE[n.ord_type], "timeInForce": _tif(n.tif, self.day),
                   "tradingSession": "REG"})
-        if n.strategy and n.strategy != "LIMIT":
-            r["handlingInstructions"] = {"ALG": True, "NH": True}
+        if _handling(n.strategy, n.tif):
+            r["handlingInstructions"] = _handling(n.strategy, n.tif)
         r.update({"custDspIntrFlag": False})
-        if "fdid" in fd:
-            r["firmDesignatedID"] = fd["fdid"]
-        if "account_holder_type" in fd:
-            r["accountHolderType"] = fd["account_holder_type"]
-        r.update({"affiliateFlag": False, "negotiatedTradeFlag": False, "representativeInd": "N"})
+        if r["type"] == "MEOA":
+            r.update({"isoInd": "NA", "solicitationFlag": False})
+        else:
+            if fd.get("fdid"):
+                r["firmDesignatedID"] = fd["fdid"]
+            if fd.get("account_holder_type"):
+                r["accountHolderType"] = fd["account_holder_type"]
+            r.update({"affiliateFlag": False, "negotiatedTradeFlag": False, "representativeInd": "N"})
         yield o.new_ts, r
         qty, cum = n.qty, 0
         for ts, er in o.reports:
@@ -128,8 +170,8 @@ class Builder:
                           "orderType": ORDER_TYPE.get(er.ord_type, "LMT"), "timeInForce": _tif(n.tif, self.day),
                           "tradingSession": "REG", "isoInd": "NA", "custDspIntrFlag": False,
                           "representativeInd": "N"})
-                if n.strategy and n.strategy != "LIMIT":
-                    m["handlingInstructions"] = {"ALG": True, "NH": True}
+                if _handling(n.strategy, n.tif):
+                    m["handlingInstructions"] = _handling(n.strategy, n.tif)
                 qty = er.order_qty
                 yield ts, m
             elif er.exec_type in ("4", "C"):
@@ -158,6 +200,8 @@ class Builder:
         r.update({"quantity": ch.qty, "orderType": ORDER_TYPE[ch.ord_type], "timeInForce": _tif(ch.tif, self.day),
                   "tradingSession": "REG", "affiliateFlag": False, "isoInd": "NA", "routeRejectedFlag": rejected,
                   "dupROIDCond": False, "multiLegInd": False})
+        if _handling("", ch.tif):
+            r["handlingInstructions"] = _handling("", ch.tif)
         yield c.ts, r
         # the venue gateway's ClOrdIDs: the child id, then child.N for the N-th cancel or replace it sent
         sent, routed, qty, cum, cancel_asked, replace_id = 0, ch.child_id, ch.qty, 0, False, ""

@@ -1,6 +1,6 @@
 """The CAT Industry Member schema facts the project needs, in ``cat_schema_4_1_0.json`` beside this file: the data
 types, the choice lists, the name/value pair definitions and the equity order events an agency algo broker reports
-(MENO, MEOR, MEMR, MECR, MEOM, MEOC), taken from FINRA's machine-readable CAT IM schema v4.1.0 r15.
+(MENO, MEOA, MEOR, MEMR, MECR, MEOM, MEOC), taken from FINRA's machine-readable CAT IM schema v4.1.0 r15.
 
 ``python -m posttrade.catschema SCHEMA.json`` re-extracts it from a newer official schema file."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import sys
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cat_schema_4_1_0.json")
-EVENTS = ("MENO", "MEOR", "MEMR", "MECR", "MEOM", "MEOC")
+EVENTS = ("MENO", "MEOA", "MEOR", "MEMR", "MECR", "MEOM", "MEOC")
 # Exchange IDs (CAT "Exchange ID" data type: not MIC codes)
 EXCHANGE_IDS = ("AMER", "AMEROP", "ARCA", "ARCAOP", "BOX", "BSTX", "BX", "BYX", "BZX", "BZXOP", "C2", "CBOE", "CHX",
                 "EDGA", "EDGX", "EDGXOP", "EMLD", "GEMX", "IEX", "ISE", "LTSE", "MEMX", "MEMXOP", "MIAMI", "MRX",

@@ -12,7 +12,7 @@ import bisect
 import os
 from dataclasses import dataclass, field
 
-from sequencer.messages import format_price
+from sequencer.messages import PRICE_SCALE, format_price
 
 from .daylog import DayLog, Order, et
 
@@ -73,20 +73,38 @@ def _bp(x: float | None) -> str:
     return f"{x:+.1f}" if x is not None else "-"
 
 
+SIDE_NAMES = {"1": "buy", "2": "sell", "5": "short", "6": "shortx"}
+STATUS_NAMES = {"0": "new", "1": "partial", "2": "filled", "4": "canceled", "C": "expired", "8": "rejected"}
+CONVENTION = ("Slippage in basis points of the benchmark, signed so that + is a cost to the client (a buy above the "
+              "benchmark, a sell below it) and - a saving. Prices in dollars; 'arrival' is the NBBO mid when the OMS "
+              "accepted the order, 'ivwap' the market's VWAP over the order's working interval. Times are New York "
+              "time.")
+
+
 def table(rows: list[Tca]) -> str:
-    head = (f"{'order':>8} {'client':8} {'strategy':8} {'symbol':6} {'side':4} {'qty':>8} {'filled':>8} {'fill%':>6} "
-            f"{'arrival':>10} {'ivwap':>10} {'avg px':>10} {'vs arr bp':>9} {'vs vwap bp':>10} {'partic%':>7}  venues")
+    head = (f"{'order':>8} {'clordid':10} {'client':8} {'strategy':8} {'symbol':6} {'side':6} {'qty':>8} "
+            f"{'filled':>8} {'fill%':>6} {'status':8} {'arrival':>10} {'ivwap':>10} {'avg px':>10} {'vs arr bp':>9} "
+            f"{'vs vwap bp':>10} {'partic%':>7}  venues")
     out = [head]
     for t in rows:
         n = t.order.new
 
         def p(x):
             return format_price(round(x)) if x is not None else "-"
-        out.append(f"{t.order.order_id:>8} {n.client:8} {n.strategy:8} {n.symbol:6} {n.side:4} "
-                   f"{t.order.last.order_qty:>8,} {t.executed:>8,} {100 * t.fill_rate:>5.1f}% {p(t.arrival):>10} "
-                   f"{p(t.vwap):>10} {p(t.avg):>10} {_bp(t.slip(t.arrival)):>9} {_bp(t.slip(t.vwap)):>10} "
-                   f"{100 * t.participation:>6.1f}%  "
+        out.append(f"{t.order.order_id:>8} {t.order.last.cl_ord_id[:10]:10} {n.client:8} {n.strategy:8} {n.symbol:6} "
+                   f"{SIDE_NAMES.get(n.side, n.side):6} {t.order.last.order_qty:>8,} {t.executed:>8,} "
+                   f"{100 * t.fill_rate:>5.1f}% {STATUS_NAMES.get(t.order.last.ord_status, t.order.last.ord_status):8} "
+                   f"{p(t.arrival):>10} {p(t.vwap):>10} {p(t.avg):>10} {_bp(t.slip(t.arrival)):>9} "
+                   f"{_bp(t.slip(t.vwap)):>10} {100 * t.participation:>6.1f}%  "
                    + " ".join(f"{v}:{q:,}" for v, q in sorted(t.venues.items())))
+    ordered = sum(t.order.last.order_qty for t in rows)
+    executed = sum(t.executed for t in rows)
+    notional = sum(t.executed * (t.avg or 0) for t in rows)
+    weighted = [(t.slip(t.vwap), t.executed * (t.avg or 0)) for t in rows if t.slip(t.vwap) is not None]
+    cost = sum(s * w for s, w in weighted) / max(sum(w for _, w in weighted), 1)
+    out.append(f"\ntotal: {len(rows)} orders, {ordered:,} shares ordered, {executed:,} executed "
+               f"({100 * executed / max(ordered, 1):.1f}%), ${notional / PRICE_SCALE:,.2f} executed notional; "
+               f"slippage vs interval VWAP weighted by notional {cost:+.1f} bp")
     return "\n".join(out) + "\n"
 
 
@@ -141,6 +159,7 @@ def charts(log: DayLog, rows: list[Tca], out_dir: str) -> list[str]:
             axv.bar([et(m * 60_000_000_000) for m in mins], [per_min[m] for m in mins], width=1 / 1440,
                     color="#999999")
         axv.set_ylabel("market vol/min")
+        axv.set_xlabel("New York time")
         fig.autofmt_xdate()
         path = os.path.join(out_dir, f"tca-{t.order.order_id}.png")
         fig.savefig(path, dpi=90, metadata={"Software": None})
@@ -169,6 +188,6 @@ def write(log: DayLog, out_dir: str, progress=None) -> str:
     rows = analyse(log)
     path = os.path.join(out_dir, f"tca-{log.trading_day}.txt")
     with open(path, "w") as f:
-        f.write(f"Transaction cost analysis, trading day {log.trading_day}\n\n" + table(rows))
+        f.write(f"Transaction cost analysis, trading day {log.trading_day}\n{CONVENTION}\n\n" + table(rows))
     charts(log, rows, out_dir)
     return path

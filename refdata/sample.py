@@ -43,11 +43,12 @@ def _hhmm(s: int) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
 
-# the clients the day's simulators and the post-trade jobs know: CAT needs each one's FDID and account holder type
-CLIENTS = ["client:str,fdid:str,account_holder_type:str,name:str",
-           "CLIENT1,FDID-C1-0001,A,Sample Pension Fund",
-           "CLIENT2,FDID-C2-0002,A,Sample Asset Manager",
-           "BENCH,FDID-BENCH,P,Benchmark harness (firm)"]
+# the clients the day's simulators and the post-trade jobs know: CAT needs each customer's FDID and account holder
+# type; a client that is itself a broker-dealer (another CAT reporter) has its CRD:IMID, and its orders are MEOA
+CLIENTS = ["client:str,fdid:str,account_holder_type:str,name:str,broker_dealer:bool,cat_imid:str",
+           "CLIENT1,FDID-C1-0001,A,Sample Pension Fund,N,",
+           "CLIENT2,,,Sample Introducing Broker,Y,123456:SIBK",
+           "BENCH,FDID-BENCH,P,Benchmark harness (firm),N,"]
 
 
 def write_sample(out: str, n_symbols: int = 8, seed: int = 1, force: bool = False) -> list[str]:

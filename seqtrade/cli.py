@@ -83,6 +83,11 @@ def cmd_refdata_check(a) -> int:
         print(f"seqtrade refdata check: {a.dir}: no clients.csv (client,fdid,account_holder_type,name): the CAT job "
               f"needs each client's firmDesignatedID", file=sys.stderr)
         return 2
+    from posttrade.cat import client_problems
+    bad = [f"line {line}: {why}" for line, row in clients.dicts() for why in client_problems(row)]
+    if bad:
+        print(f"seqtrade refdata check: {clients.path}: {bad[0]}", file=sys.stderr)
+        return 2
     print(f"{a.dir}: {len(rd.securities)} securities, {len(rd.venues)} venues, {len(rd.curves)} volume curves, "
           f"extra tables: {', '.join(t.name for t in rd.extra) or 'none'}; sha256 {rd.content_hash}")
     for c in rd.curves.values():

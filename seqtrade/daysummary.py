@@ -40,7 +40,7 @@ def reasons(log: DayLog) -> dict[str, int]:
 def print_summary(log: DayLog, speed: float = 1.0) -> None:
     rows = analyse(log)
     print(f"\norders by strategy ({len(rows) + len(log.rejected)} client orders)")
-    print(f"  {'strategy':8} {'orders':>6} {'filled %':>9} {'slippage bp vs interval VWAP (mean, worst)':>44}")
+    print(f"  {'strategy':8} {'orders':>6} {'filled %':>9} {'slippage bp vs interval VWAP, + = cost (mean, worst)':>54}")
     by: dict[str, list] = {}
     for t in rows:
         by.setdefault(t.order.new.strategy or "LIMIT", []).append(t)
@@ -50,9 +50,9 @@ def print_summary(log: DayLog, speed: float = 1.0) -> None:
         ts = by[strat]
         filled = sum(t.executed for t in ts) / max(sum(t.order.last.order_qty for t in ts), 1)
         slips = [s for s in (t.slip(t.vwap) for t in ts) if s is not None]
-        s = f"{sum(slips) / len(slips):+.1f}, {max(slips, key=abs):+.1f}" if slips else "-"
+        s = f"{sum(slips) / len(slips):+.1f}, {max(slips):+.1f}" if slips else "-"   # worst: the largest cost
         n = len(ts) + sum(1 for _, o, _ in log.rejected if (o.strategy or "LIMIT") == strat)
-        print(f"  {strat:8} {n:>6} {filled:>8.1%} {s:>44}")
+        print(f"  {strat:8} {n:>6} {filled:>8.1%} {s:>54}")
     status: dict[str, int] = {}
     for t in rows:
         status[t.order.last.ord_status] = status.get(t.order.last.ord_status, 0) + 1

@@ -4,9 +4,12 @@ in-process cluster (``apps/street_sim.py``) both drive it, so a seed makes a run
 
 Background liquidity, per symbol, every ``step``:
 * a fair price follows a random walk with the symbol's daily volatility (the same path at every venue of a seed);
-* market makers keep ``DEPTH_LEVELS`` price levels on each side around it (re-quoting when it moves);
+* market makers keep ``DEPTH_LEVELS`` price levels on each side around it (re-quoting when it moves), and never post
+  a quote that would lock or cross an order resting on the other side (Reg NMS Rule 610);
 * marketable flow arrives as a Poisson process whose rate follows the intraday volume curve, so the venue's printed
-  volume through the day has the curve's U shape (each venue gets ``1 / n_venues`` of the symbol's ADV).
+  volume through the day has the curve's U shape (each venue gets ``1 / n_venues`` of the symbol's ADV). Each is an
+  IOC limited at the fair touch, the best price every venue of the seed displays: it takes what this venue has there
+  or better and does not sweep deeper through another venue's better quote (Rule 611: the rest would be routed).
 """
 from __future__ import annotations
 
@@ -214,6 +217,9 @@ class VenueSim:
         size = max(s.avg_depth // (DEPTH_LEVELS * self.n_venues), 1)
         for lvl in range(DEPTH_LEVELS):
             for side, px in ((BUY, bid0 - lvl * tick), (SELL, ask0 + lvl * tick)):
+                other = book.best_ask() if side == BUY else book.best_bid()
+                if other is not None and (px >= other if side == BUY else px <= other):
+                    continue    # a quote that locks or crosses what rests here is not displayed (Rule 610)
                 if (side, px) not in have and px > 0:
                     oid = self._oid()
                     qty = max(int(size * rng.uniform(0.5, 1.5)) // s.lot, 1) * s.lot
@@ -225,9 +231,8 @@ class VenueSim:
         for _ in range(_poisson(rng, rate)):
             side = BUY if rng.random() < 0.5 else SELL
             qty = max(int(rng.expovariate(1 / s.avg_trade_size)) // s.lot, 1) * s.lot
-            best = book.best_ask() if side == BUY else book.best_bid()
-            if best:
-                px = best + 2 * tick if side == BUY else max(best - 2 * tick, tick)
+            px = ask0 if side == BUY else bid0      # the protected quote: no sweep through it
+            if px > 0:
                 self._fills(s.symbol, book.limit(self._oid(), side, px, qty, ioc=True))
 
 

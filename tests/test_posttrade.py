@@ -328,3 +328,28 @@ def test_regulatory_reports_refuse_placeholder_identity_and_take_the_firm_from_t
     assert any(f.startswith("140000_EXSC_") and f.endswith(".json.bz2") for f in files)
     xml = next(f for f in files if f.startswith("606b3-"))
     assert "<bd>Example Securities LLC</bd>" in (tmp_path / "out" / xml).read_text()
+
+
+def test_orders_from_a_broker_dealer_client_are_meoa_and_fill_or_kill_is_ioc_with_the_fok_instruction(tmp_path):
+    """IM Technical Specifications 4.1.0: an order received from another Industry Member is an MEOA (receiverIMID,
+    senderIMID, senderType F, routedOrderID: what the sender routed); FOK is timeInForce IOC with the FOK handling
+    instruction. The sample reference data's CLIENT2 is an introducing broker (clients.csv broker_dealer, cat_imid)."""
+    c = SimCluster(str(tmp_path / "meoa"), "refdata/sample", seed=6)
+    c.inject("client", M.NewOrder("CLIENT1", "S0", "AAPL", "1", 100, "2", 1_000_000))
+    c.run_until(c.at("09:31"))
+    _, ask = c.oms.om.market.nbbo["AAPL"]
+    c.inject("client", M.NewOrder("CLIENT2", "BD-1", "AAPL", "1", 500, "2", ask + 10 * 10_000))
+    c.inject("client", M.NewOrder("CLIENT1", "FOK-1", "AAPL", "1", 10_000_000, "2", ask, "4"))
+    c.run_until(c.at("09:31:10"))
+    path = log_path(str(tmp_path / "meoa"), c.log.trading_day)
+    c.close()
+    recs = cat.read(cat.write(DayLog(path), str(tmp_path / "out"), cat.CatFirm("140000", "EXSC", "123456"))[0])
+    [meoa] = [r for r in recs if r["type"] == "MEOA"]
+    assert (meoa["receiverIMID"], meoa["senderIMID"], meoa["senderType"], meoa["routedOrderID"]) == \
+        ("123456:EXSC", "123456:SIBK", "F", "BD-1")
+    assert "firmDesignatedID" not in meoa and meoa["deptType"] == "A"
+    assert any(r["type"] == "MEOR" and r["orderID"] == meoa["orderID"] for r in recs)
+    fok = next(r for r in recs if r["type"] == "MENO" and r["quantity"] == 10_000_000)
+    assert fok["timeInForce"] == {"IOC": True} and fok["handlingInstructions"] == {"FOK": True}
+    from posttrade import catcheck
+    assert catcheck.problems(recs) == []

@@ -38,6 +38,14 @@ def test_sample_never_overwrites_without_force_and_check_wants_the_clients_table
     assert again.returncode == 2 and "--force" in again.stderr and "my edit" in (out / "securities.csv").read_text()
     assert run("sample", "--out", str(out), "--force").returncode == 0
     assert run("check", str(out)).returncode == 0
+    clients = (out / "clients.csv").read_text()
+    (out / "clients.csv").write_text(clients.replace("123456:SIBK", "SIBK"))      # a broker-dealer without its CRD
+    bad = run("check", str(out))
+    assert bad.returncode == 2 and "line 3: client CLIENT2 is a broker-dealer: cat_imid must be its CRD:IMID" in \
+        bad.stderr
+    (out / "clients.csv").write_text(clients.replace("FDID-C1-0001", ""))          # a customer without its FDID
+    bad = run("check", str(out))
+    assert bad.returncode == 2 and "line 2: client CLIENT1 needs its fdid" in bad.stderr
     (out / "clients.csv").unlink()
     no_clients = run("check", str(out))
     assert no_clients.returncode == 2 and "clients.csv" in no_clients.stderr

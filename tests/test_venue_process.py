@@ -106,11 +106,11 @@ def test_resting_order_filled_by_the_background_flow_is_reported(venue):
     fix, md, _ = venue
 
     async def scenario():
-        top = next(u for u in await read_feed(md, 20) if u[0] == "Q" and u[3] == "AAPL")
-        bid = top[4]
+        top = [u for u in await read_feed(md, 20) if u[0] == "Q" and u[3] == "AAPL"][-1]
         from sequencer.messages import format_price
+        # one tick under the offer: the best bid, where the simulated sellers (limited at the touch) trade first
         body = [(11, "REST-1"), (55, "AAPL"), (54, "1"), (60, "20261121-14:31:00.000"), (38, 5000), (40, "2"),
-                (44, format_price(bid)), (59, "0")]
+                (44, format_price(top[6] - 10_000)), (59, "0")]
         return await order_entry(fix, [("D", body)], want=2, session="S2")
     got = asyncio.run(scenario())
     assert got[0][1][150] == "0"
