@@ -88,19 +88,20 @@ def report(log: DayLog) -> str:
 
 SWEEP, MOVED, REVIEW = "sweep", "moved", "review"
 CAUSES = {SWEEP: "part of a sweep: the same order took the better-priced quote at the same time (ISO-style)",
-          MOVED: "the child was priced at or inside the NBBO when sent; the market moved before it executed",
+          MOVED: "the child was priced at or inside the NBBO when the algo sent it; the market moved before it "
+                 "executed",
           REVIEW: "for review: the child was priced outside the NBBO when sent, and no sweep explains it"}
 
 
 def cause(log: DayLog, c, sweeps: dict) -> str:
-    """Why a fill outside the NBBO happened, from the child's price and the NBBO when the child was sent."""
+    """Why a fill outside the NBBO happened, from the child's price and the NBBO when the algo decided to send it."""
     ch = c.order
     buy = ch.side == "1"
-    q = log.nbbo_at(ch.symbol, c.ts)
+    q = log.nbbo_at(ch.symbol, c.asked_ts, c.asked_seq)
     if ch.ord_type == "2" and q and q[0] and q[1]:
         if (ch.px <= q[1] if buy else ch.px >= q[0]) and (ch.tif in ("3", "4") or q[0] <= ch.px <= q[1]):
             return MOVED
-    better = [o for o in sweeps.get((ch.parent_id, c.ts), ()) if (o.px < ch.px if buy else o.px > ch.px)]
+    better = [o for o in sweeps.get((ch.parent_id, c.asked_ts), ()) if (o.px < ch.px if buy else o.px > ch.px)]
     return SWEEP if ch.tif in ("3", "4") and better else REVIEW
 
 
@@ -111,13 +112,13 @@ def outside_nbbo(log: DayLog) -> tuple[list, int, int]:
     sweeps: dict = {}                    # (parent, time sent) -> the taking children sent together
     for c in log.children.values():
         if c.order.tif in ("3", "4"):
-            sweeps.setdefault((c.order.parent_id, c.ts), []).append(c.order)
+            sweeps.setdefault((c.order.parent_id, c.asked_ts), []).append(c.order)
     for c in log.children.values():
         for ts, m in c.events:
             if type(m).__name__ != "VenueFill":
                 continue
             checked += 1
-            q = log.nbbo_at(c.order.symbol, ts)
+            q = log.nbbo_at(c.order.symbol, ts, log.fill_seq.get((m.child_id, m.exec_id)))
             if not (q and q[0] and q[1]):
                 continue
             if q[0] > q[1]:

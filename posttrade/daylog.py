@@ -25,7 +25,7 @@ KEEP = {T[c] for c in (M.DayStart, M.Security, M.Venue, M.RefTable, M.NewOrder, 
                        M.ExecReport, M.CancelReject, M.ChildOrder, M.ChildCancel, M.ChildReplace, M.VenueAck,
                        M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject, M.Quote,
                        M.Trade, M.ClockSample, M.FixReject, M.ChildRefused, M.AlgoPause, M.OmsAlert,
-                       M.VenueTradeCorrection)}
+                       M.VenueTradeCorrection, M.ChildNewRequest)}
 
 
 @dataclass
@@ -44,8 +44,10 @@ class Order:
 @dataclass
 class Child:
     order: M.ChildOrder
-    ts: int
+    ts: int                          # when the OMS approved it for the venue
     events: list = field(default_factory=list)    # [(ts, msg)] venue answers and our cancels/replaces
+    asked_ts: int = 0                # when the algo decided to send it (its ChildNewRequest) ...
+    asked_seq: int = 0               # ... and the seq of that request
 
 
 class DayLog:
@@ -69,6 +71,9 @@ class DayLog:
         self.alerts: list[tuple[int, M.Msg]] = []          # ChildRefused, AlgoPause, OmsAlert
         self.records = 0
         self.last_ts = 0
+        self._asked: dict[str, tuple] = {}                 # child id -> (ts, seq) when the algo asked for it
+        self.fill_seq: dict[tuple, int] = {}               # (child id, venue exec id) -> the fill's seq
+        self._seq = 0
         n = 0
         for _off, body in r.raw_from(1):
             n += 1
@@ -76,6 +81,7 @@ class DayLog:
                 print(f"  read {n:,} records", file=sys.stderr, flush=True)
             if record.peek_head(body)[3] in KEEP:
                 rec = record.decode_body(body)
+                self._seq = rec.seq
                 self._take(rec.ts, rec.msg)
         self.records = n
 
@@ -84,16 +90,21 @@ class DayLog:
         t = type(m)
         if t is M.Quote:
             if m.venue == "":
-                self.nbbo.setdefault(m.symbol, []).append((ts, m.bid_px, m.ask_px))
+                self.nbbo.setdefault(m.symbol, []).append((ts, self._seq, m.bid_px, m.ask_px))
         elif t is M.Trade:
             self.trades.setdefault(m.symbol, []).append((ts, m.px, m.qty, m.venue))
+        elif t is M.ChildNewRequest:
+            self._asked[m.child_id] = (ts, self._seq)
         elif t is M.ChildOrder:
-            self.children[m.child_id] = Child(m, ts)
+            asked = self._asked.pop(m.child_id, (ts, self._seq))
+            self.children[m.child_id] = Child(m, ts, asked_ts=asked[0], asked_seq=asked[1])
         elif t in (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,
                    M.ChildCancel, M.ChildReplace):
             c = self.children.get(m.child_id)
             if c is not None:
                 c.events.append((ts, m))
+                if t is M.VenueFill:
+                    self.fill_seq[(m.child_id, m.exec_id)] = self._seq
         elif t is M.VenueTradeCorrection:
             c = self.children.get(m.child_id)
             if c is not None:
@@ -134,13 +145,14 @@ class DayLog:
         elif t is M.DayStart:
             self.open_ns, self.close_ns = m.open_ns, m.close_ns
 
-    def nbbo_at(self, symbol: str, ts: int) -> tuple[int, int] | None:
-        """The consolidated NBBO (bid, ask) in force at ``ts`` (the last one sequenced at or before it)."""
+    def nbbo_at(self, symbol: str, ts: int, seq: int | None = None) -> tuple[int, int] | None:
+        """The consolidated NBBO (bid, ask) in force at ``ts`` (the last one sequenced at or before it); with ``seq``,
+        the last one sequenced before that record (several records can share a time)."""
         q = self.nbbo.get(symbol)
         if not q:
             return None
-        i = bisect.bisect_right(q, (ts, float("inf"), float("inf"))) - 1
-        return (q[i][1], q[i][2]) if i >= 0 else None
+        i = bisect.bisect_right(q, (ts, float("inf") if seq is None else seq, 0, 0)) - 1
+        return (q[i][2], q[i][3]) if i >= 0 else None
 
 
     def nbbo_after(self, symbol: str, ts: int) -> tuple[int, int] | None:
@@ -149,7 +161,7 @@ class DayLog:
         if not q:
             return None
         i = bisect.bisect_left(q, (ts,))
-        return (q[i][1], q[i][2]) if i < len(q) else None
+        return (q[i][2], q[i][3]) if i < len(q) else None
 
 
 def et(ns: int) -> dt.datetime:

@@ -353,3 +353,24 @@ def test_orders_from_a_broker_dealer_client_are_meoa_and_fill_or_kill_is_ioc_wit
     assert fok["timeInForce"] == {"IOC": True} and fok["handlingInstructions"] == {"FOK": True}
     from posttrade import catcheck
     assert catcheck.problems(recs) == []
+
+
+def test_every_fill_outside_the_nbbo_is_in_the_csv_with_its_cause_and_the_desk_gets_orders_and_fills(reports):
+    import csv
+    log, out, files = reports
+    from posttrade.activity import CAUSES, outside_nbbo
+    found, checked, _ = outside_nbbo(log)
+    rows = list(csv.DictReader(open(os.path.join(out, f"activity-outside-nbbo-{log.trading_day}.csv"))))
+    assert len(rows) == len(found) and {r["cause"] for r in rows} <= set(CAUSES)
+    for r in rows:                                  # each really is outside the NBBO it names, by what it says
+        px, bid, ask = (float(r[k]) for k in ("px", "nbb", "nbo"))
+        assert (px < bid or px > ask) and abs(float(r["through_by"]) - (bid - px if px < bid else px - ask)) < 1e-9
+    text = open(files["activity"]).read()
+    assert f"{len(found)} of {checked:,} venue fills" in text
+    orders = list(csv.DictReader(open(os.path.join(out, f"orders-{log.trading_day}.csv"))))
+    fills = list(csv.DictReader(open(os.path.join(out, f"fills-{log.trading_day}.csv"))))
+    assert len(orders) == len(log.orders) and len(fills) == checked
+    by_order = {}
+    for f in fills:
+        by_order[f["order_id"]] = by_order.get(f["order_id"], 0) + int(f["qty"])
+    assert all(by_order.get(o["order_id"], 0) == int(o["cum_qty"]) for o in orders)
