@@ -7,7 +7,8 @@ What is reported, from the log:
 * MENO for each client order the OMS accepted (received from a customer, not another CAT reporter): at the time the
   order was sequenced, ``orderID`` = our order id, ``deptType`` A (the agency algo desk), ``handlingInstructions``
   ALG and NH (not held) when the client chose an algo; ``firmDesignatedID`` and ``accountHolderType`` from the
-  reference data's ``clients`` table. An order the OMS rejected never became an order: no event.
+  reference data's ``clients`` table. An order the OMS refused on receipt (risk, parameters) was still received: its
+  MENO (or MEOA) and, at the same time, an MEOC by the firm for its whole quantity.
 * MEOR for each child order routed to an exchange, reported against the parent order (the route of a slice of the
   client order); ``destination`` is the venue's CAT Exchange ID from the reference data, ``session`` the FIX session,
   ``routedOrderID`` the ClOrdID sent; ``routeRejectedFlag`` when the exchange rejected it.
@@ -34,8 +35,11 @@ import json
 import os
 import re
 
+from sequencer import messages as M
+
 from . import catcheck
 from .catvalidate import Validator
+from .daylog import DayLog, et_stamp, px
 
 
 class CatLifecycleError(ValueError):
@@ -46,7 +50,7 @@ class CatLifecycleError(ValueError):
         more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
         super().__init__(f"CAT file not written: {len(found)} lifecycle/linkage problem(s): "
                          f"{'; '.join(found[:5])}{more}")
-from .daylog import DayLog, et_stamp, px
+
 
 MAX_RECORDS = 100_000          # the Reporter Portal's per-file limit: also fine for SFTP
 _RANK = {"MENO": 0, "MEOA": 0, "MEOR": 1, "MEMR": 1, "MECR": 1, "MEOM": 2, "MEOC": 2}
@@ -114,6 +118,9 @@ class Builder:
         for o in self.log.orders.values():
             for rec in self._client_order(o):
                 events.append((rec[0], _RANK[rec[1]["type"]], len(events), rec[1]))
+        for ts, n, er in self.log.rejected:
+            for rec in self._rejected(ts, n, er):
+                events.append((rec[0], _RANK[rec[1]["type"]], len(events), rec[1]))
         for c in self.log.children.values():
             parent = self.log.orders.get(c.order.parent_id)
             if parent is None:
@@ -125,18 +132,31 @@ class Builder:
             rec["firmROEID"] = f"{rec['eventTimestamp'][:8]}_{n}"
         return [rec for _, _, _, rec in events]
 
+    def _rejected(self, ts: int, n: M.NewOrder, er: M.ExecReport):
+        """An order the OMS refused on receipt (risk, parameters, TimeInForce): it was received, so it has its new
+        order event ("when an order is received", IM Technical Specifications 4.1.0 §4), and it ended at once: an
+        MEOC by the firm for its whole quantity."""
+        yield ts, self._new_event(n, er.order_id, ts)
+        m = self._base("MEOC", ts, ts, er.order_id, n.symbol)
+        m.update({"cancelQty": n.qty, "leavesQty": 0, "initiator": "F"})
+        yield ts, m
+
     def _client_order(self, o):
         n = o.new
+        yield o.new_ts, self._new_event(n, o.order_id, o.new_ts)
+        yield from self._client_changes(o)
+
+    def _new_event(self, n: M.NewOrder, order_id: str, ts: int) -> dict:
         fd = self.clients.get(n.client, {})
         if fd.get("broker_dealer"):
             # from another CAT reporter: an Order Accepted, linked to that firm's route by its CRD:IMID and the
             # ClOrdID it sent us (its routedOrderID)
-            r = self._base("MEOA", o.new_ts, o.new_ts, o.order_id, n.symbol)
+            r = self._base("MEOA", ts, ts, order_id, n.symbol)
             r.update({"electronicDupFlag": False, "receiverIMID": f"{self.firm.crd}:{self.firm.imid}",
                       "senderIMID": fd["cat_imid"], "senderType": "F", "routedOrderID": n.cl_ord_id,
                       "affiliateFlag": False, "deptType": "A", "side": SIDE[n.side]})
         else:
-            r = self._base("MENO", o.new_ts, o.new_ts, o.order_id, n.symbol)
+            r = self._base("MENO", ts, ts, order_id, n.symbol)
             r.update({"electronicDupFlag": False, "deptType": "A", "solicitationFlag": False, "side": SIDE[n.side]})
         if n.ord_type == "2":
             r["price"] = px(n.px)
@@ -153,7 +173,10 @@ class Builder:
             if fd.get("account_holder_type"):
                 r["accountHolderType"] = fd["account_holder_type"]
             r.update({"affiliateFlag": False, "negotiatedTradeFlag": False, "representativeInd": "N"})
-        yield o.new_ts, r
+        return r
+
+    def _client_changes(self, o):
+        n = o.new
         qty, cum = n.qty, 0
         for ts, er in o.reports:
             cum = er.cum_qty

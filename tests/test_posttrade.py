@@ -340,6 +340,7 @@ def test_orders_from_a_broker_dealer_client_are_meoa_and_fill_or_kill_is_ioc_wit
     _, ask = c.oms.om.market.nbbo["AAPL"]
     c.inject("client", M.NewOrder("CLIENT2", "BD-1", "AAPL", "1", 500, "2", ask + 10 * 10_000))
     c.inject("client", M.NewOrder("CLIENT1", "FOK-1", "AAPL", "1", 10_000_000, "2", ask, "4"))
+    c.inject("client", M.NewOrder("CLIENT1", "GTC-1", "AAPL", "1", 100, "2", ask, "1"))     # refused: GTC
     c.run_until(c.at("09:31:10"))
     path = log_path(str(tmp_path / "meoa"), c.log.trading_day)
     c.close()
@@ -351,6 +352,11 @@ def test_orders_from_a_broker_dealer_client_are_meoa_and_fill_or_kill_is_ioc_wit
     assert any(r["type"] == "MEOR" and r["orderID"] == meoa["orderID"] for r in recs)
     fok = next(r for r in recs if r["type"] == "MENO" and r["quantity"] == 10_000_000)
     assert fok["timeInForce"] == {"IOC": True} and fok["handlingInstructions"] == {"FOK": True}
+    # the order the OMS refused on receipt was received: its MENO, and the firm's MEOC for all of it at once
+    gtc = next(r for r in recs if r["type"] == "MENO" and r["timeInForce"] == {"GTC": True})
+    [gone] = [r for r in recs if r["orderID"] == gtc["orderID"] and r["type"] != "MENO"]
+    assert (gone["type"], gone["initiator"], gone["cancelQty"], gone["leavesQty"]) == ("MEOC", "F", 100, 0)
+    assert gone["eventTimestamp"] == gtc["eventTimestamp"]
     from posttrade import catcheck
     assert catcheck.problems(recs) == []
 
@@ -374,3 +380,4 @@ def test_every_fill_outside_the_nbbo_is_in_the_csv_with_its_cause_and_the_desk_g
     for f in fills:
         by_order[f["order_id"]] = by_order.get(f["order_id"], 0) + int(f["qty"])
     assert all(by_order.get(o["order_id"], 0) == int(o["cum_qty"]) for o in orders)
+
