@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from apps.algo import AlgoApp
 from apps.oms import OmsApp
+from apps.positions import PositionsApp
 from apps.runtime import App
 from apps.street_sim import SimStreetApp
 
@@ -14,8 +15,10 @@ def make(name: str, street_seed: int | None = None) -> App:
         return OmsApp()
     if name == "algo":
         return AlgoApp()
+    if name == "positions":
+        return PositionsApp()
     if name == "street":
         if street_seed is None:
             raise ValueError("replaying the simulated street needs its seed (--street-seed; the demo uses 7)")
         return SimStreetApp(street_seed)
-    raise ValueError(f"no deterministic app {name!r} to replay (known: oms, algo, street)")
+    raise ValueError(f"no deterministic app {name!r} to replay (known: oms, algo, positions, street)")

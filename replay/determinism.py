@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import os
 
-DETERMINISTIC = ("oms", "algo", "apps/oms.py", "apps/algo.py", "apps/runtime.py", "apps/street_sim.py",
+DETERMINISTIC = ("oms", "algo", "positions", "apps/oms.py", "apps/algo.py", "apps/positions.py", "apps/runtime.py",
+                 "apps/street_sim.py",
                  "street/venue.py", "street/book.py", "street/events.py", "marketdata/consolidate.py")
 
 BANNED_MODULES = {"threading", "socket", "asyncio", "subprocess", "multiprocessing", "selectors", "uuid", "secrets",

@@ -525,6 +525,31 @@ class EndOfDay(Msg, tag=302):
     text: str = ""
 
 
+# --- positions and P&L (270..279) ----------------------------------------------------------------------------
+
+class PositionUpdate(Msg, tag=270):
+    """The positions app: one account's position in one symbol after a fill, a bust or a correction, or a new mark.
+    ``cost_px`` is the signed cost of the open quantity and the P&L figures are in price units × shares (divide by
+    PRICE_SCALE for dollars); unrealised = qty × mark - cost."""
+    account: str
+    symbol: str
+    qty: int
+    cost_px: int
+    realized_px: int
+    mark_px: int
+    unrealized_px: int
+
+
+class AccountPnl(Msg, tag=271):
+    """The positions app: an account's totals, with every PositionUpdate of the account. Exposures are Σ|qty|·mark
+    (gross) and Σ qty·mark (net)."""
+    account: str
+    realized_px: int
+    unrealized_px: int
+    gross_exposure_px: int
+    net_exposure_px: int
+
+
 # --- sample apps used by the demo and the tests (900..919) ------------------------------------------------------
 
 class Ping(Msg, tag=900):
@@ -559,6 +584,7 @@ ALL_TYPES: tuple[type[Msg], ...] = (
     VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd,
     FixSessionMark, FixReject,
     Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,
+    PositionUpdate, AccountPnl,
     Ping, Pong, Note, Blob)
 
 TYPES_BY_TAG: dict[int, type[Msg]] = {cls.__struct_config__.tag: cls for cls in ALL_TYPES}

@@ -18,6 +18,7 @@ algo                child requests, algo pauses/ends, market data subscriptions,
 client-gateway      client orders, cancels, replaces, status requests, FIX business rejects, its session marks
 venue-gateway       venue acks, fills, rejects, cancels, replaces, cancel rejects, session up/down, alerts, marks
 marketdata          quotes, trades, symbol status
+positions           position updates and account P&L (the positions app), alerts
 refdata             securities, venues, volume curves, extra tables, reference data ready, risk limits
 operator            the kill switch, risk limits, notes
 sample              ping, pong, notes, blobs (the demo's and tests' sample apps)
@@ -43,6 +44,7 @@ _ROLES = {
     "venue-gateway": (M.VenueAck, M.VenueFill, M.VenueReject, M.VenueCanceled, M.VenueReplaced, M.VenueCancelReject,
                       M.VenueSession, M.VenueTradeCorrection, M.VenueOrderStatus, M.OmsAlert, M.FixSessionMark),
     "marketdata": (M.Quote, M.Trade, M.SymbolStatus),
+    "positions": (M.PositionUpdate, M.AccountPnl, M.OmsAlert),
     "refdata": (M.Security, M.Venue, M.VolumeCurve, M.RefTable, M.RefDataReady, M.RiskLimits),
     "operator": (M.KillSwitch, M.RiskLimits, M.Note),
     "sample": (M.Ping, M.Pong, M.Note, M.Blob),
@@ -54,7 +56,8 @@ ROLES: dict[str, frozenset[int]] = {name: frozenset(M.TAG_OF_CLASS[c] for c in c
 OWNED = {M.TAG_OF_CLASS[M.FixSessionMark]: "gateway", M.TAG_OF_CLASS[M.FixReject]: "gateway"}
 
 # what the cluster file says a process is -> its role
-_BY_CLASS = {"apps.oms:OmsApp": "oms", "apps.algo:AlgoApp": "algo", "apps.sample:PingApp": "sample",
+_BY_CLASS = {"apps.oms:OmsApp": "oms", "apps.algo:AlgoApp": "algo", "apps.positions:PositionsApp": "positions",
+             "apps.sample:PingApp": "sample",
              "apps.sample:PongApp": "sample"}
 
 

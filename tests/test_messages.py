@@ -12,7 +12,7 @@ def test_tags_are_unique_and_stable():
         "Clock": 1, "SourceRights": 4, "ClockSample": 2, "DayStart": 3, "NewOrder": 100, "CancelRequest": 101, "ReplaceRequest": 102,
         "StatusRequest": 103, "MassCancelRequest": 104, "CancelOnDisconnect": 105, "DontKnowTrade": 106, "MassCancelReport": 112, "ExecReport": 110, "CancelReject": 111, "ChildNewRequest": 200,
         "ChildCancelRequest": 201, "ChildReplaceRequest": 202, "ChildOrder": 203, "ChildCancel": 204,
-        "ChildReplace": 205, "ChildRefused": 206, "ParentUpdate": 207, "ChildStatusRequest": 208, "VenueOrderStatus": 218, "VenueAck": 210, "VenueFill": 211, "VenueReject": 212,
+        "ChildReplace": 205, "ChildRefused": 206, "ParentUpdate": 207, "PositionUpdate": 270, "AccountPnl": 271, "ChildStatusRequest": 208, "VenueOrderStatus": 218, "VenueAck": 210, "VenueFill": 211, "VenueReject": 212,
         "VenueCanceled": 213, "VenueReplaced": 214, "VenueCancelReject": 215, "VenueSession": 216, "VenueTradeCorrection": 217, "OmsAlert": 220,
         "AlgoPause": 221, "AlgoEnd": 222, "FixSessionMark": 230, "FixReject": 231, "MdSubscribe": 263,
         "Security": 250, "Venue": 251, "VolumeCurve": 252, "RefTable": 253, "RefDataReady": 254,
