@@ -35,22 +35,43 @@ def _ny(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns / 1e9, ops.NY).strftime("%H:%M:%S")
 
 
+MAX_RESTARTS = 3     # per process and day: a process that keeps dying needs a person, not a loop
+
+
+def _revive(c: Cluster, core: list, restarts: dict) -> None:
+    """A core process that died is started again (the sequencer first: the others need it), as an operator would
+    with ``seqtrade cluster start``; each recovers from the log. After MAX_RESTARTS the day stops, naming it."""
+    for p in sorted(core, key=lambda p: p.kind != "sequencer"):
+        if ops.running(c, p) is not None:
+            continue
+        n = restarts.get(p.name, 0) + 1
+        if n > MAX_RESTARTS:
+            raise ops.ClusterError(f"{p.name} died {n} times during the day; its log {ops.log_path(c, p)} ends:\n"
+                                   f"{ops.tail(ops.log_path(c, p))}")
+        restarts[p.name] = n
+        _say(f"  {p.name} died during the day: starting it again ({n} of {MAX_RESTARTS}); its log ends:\n"
+             f"{ops.tail(ops.log_path(c, p), 3)}")
+        ops.start_one(c, p)
+
+
 def trade(c: Cluster, progress_s: float = 5.0) -> tuple[str, float]:
     """Wait for the trading day to end: every client simulator finished (or, without any, the close passed and
-    the OMS had a minute of sequenced time to cancel back). Returns the log path and the clock speed."""
+    the OMS had a minute of sequenced time to cancel back). A core process that dies is started again (at most
+    MAX_RESTARTS times). Returns the log path and the clock speed."""
     sims = [p for p in ops.local(c, None) if p.kind == "client-sim"]
     core = [p for p in ops.local(c, None) if p.kind != "client-sim"]
     st = query(*c.sequencer_address(), auth=c.status_auth())
     close_ns = day_time_ns(st.trading_day, c.seq.market_close)
     last = (time.monotonic(), st.head_seq)
     next_print = 0.0
+    restarts: dict[str, int] = {}
     while True:
         time.sleep(0.5)
-        st = query(*c.sequencer_address(), auth=c.status_auth())
-        for p in core:
-            if ops.running(c, p) is None:
-                raise ops.ClusterError(f"{p.name} died during the day; its log {ops.log_path(c, p)} ends:\n"
-                                       f"{ops.tail(ops.log_path(c, p))}")
+        _revive(c, core, restarts)
+        try:
+            st = query(*c.sequencer_address(), auth=c.status_auth())
+        except OSError:
+            continue                                  # the sequencer is on its way back up
         left = [p.name for p in sims if ops.running(c, p)]
         now = time.monotonic()
         if now >= next_print:

@@ -156,6 +156,11 @@ class SequencerServer:
         self.clock = SeqClock(cfg.clock_speed, start_ns)
         self.path = log_path(cfg.data_dir, self.trading_day)
         self.log = LogWriter(self.path, self.trading_day, cfg.fsync, cfg.fsync_interval_ms, notice=self.notice)
+        if self.log.last_seq and not self.clock.real and self.log.last_ts >= self.clock.start_ns:
+            # restarted mid-day on a simulated clock: sequenced time goes on from where the log stopped, instead of
+            # starting again at clock_start and freezing (clamped to the log's last time) until it caught up
+            self.clock = SeqClock(cfg.clock_speed, self.log.last_ts + 1)
+            self.notice(f"simulated clock resumes at the log's last time (seq {self.log.last_seq})")
         self.core = SequencerCore(self.log, cfg.validate_payloads,
                                   {name: app.rights for name, app in sorted(cfg.apps.items())})
         table = {name: sorted(app.rights) for name, app in sorted(cfg.apps.items())}

@@ -1,6 +1,7 @@
 """The sequencer server over real TCP on loopback (server and clients in this process's event loop)."""
 import asyncio
 import socket
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -372,3 +373,25 @@ def test_a_day_s_times_are_checked_before_anything_starts(tmp_path, line, text):
     p.write_text(f'[sequencer]\nport = 7700\n{line}\n[apps.a]\npassword = "x"\n')
     with pytest.raises(config.ConfigError, match=rf"c.toml:\d+: .*{text}"):
         config.load(str(p))
+
+
+def test_a_restarted_sequencer_on_a_simulated_clock_goes_on_from_the_log_s_last_time(tmp_path):
+    """Issue 20: restarted mid-day, a compressed day's clock started again at clock_start and sequenced time froze
+    (every record clamped to the last one) until the new clock caught up."""
+    cfg = make_cfg(tmp_path, clock_start="09:29:00", clock_speed=60.0)
+    s = SequencerServer(cfg, notice=lambda m: None)
+    s.core.emit(M.Note("before"), s.clock.now() + 3_600 * 10**9)     # an hour of simulated time went by
+    s.core.commit()
+    last_before = s.log.last_ts
+    s.log.close()
+    notices = []
+    s2 = SequencerServer(cfg, notice=notices.append)
+    ts = s2.clock.now()
+    s2.core.emit(M.Note("after"), ts)
+    s2.core.commit()
+    s2.log.close()
+    recs = read_all(s2.path)
+    assert recs[-1].ts > last_before and recs[-1].ts - last_before < 60 * 10**9     # within a real second at x60
+    assert any("resumes" in n for n in notices)
+    time.sleep(0.05)
+    assert s2.clock.now() > ts                                   # and it runs: not frozen at the last time

@@ -138,3 +138,26 @@ def test_the_day_replays_bit_for_bit_and_archives(traded_day):
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=dest, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "log/seq-20261120.log: OK" in check.stdout and "config/cluster.toml: OK" in check.stdout
+
+
+def test_the_automated_day_starts_a_dead_core_process_again_and_gives_up_after_three(monkeypatch, tmp_path):
+    """Issue 20: `seqtrade cluster day` gave up when a core process died. It now starts it again as an operator
+    would (the sequencer first: the others need it), and stops the day, naming the process, when it keeps dying."""
+    from seqtrade import cluster as ops
+    path = simcluster_files.write(str(tmp_path), speed=60, clock_start="09:29:40", market_close="09:36:00",
+                                  trading_day="20261120")
+    c = clusterconfig.load(path)
+    core = [p for p in c.processes if p.kind != "client-sim"]
+    dead = {"oms", "sequencer"}
+    started = []
+    monkeypatch.setattr(ops, "running", lambda c, p: None if p.name in dead else {"pid": 1})
+    monkeypatch.setattr(ops, "start_one", lambda c, p: started.append(p.name))
+    restarts: dict = {}
+    day._revive(c, core, restarts)
+    assert started == ["sequencer", "oms"] and restarts == {"sequencer": 1, "oms": 1}
+    dead.discard("sequencer")
+    day._revive(c, core, restarts)
+    day._revive(c, core, restarts)
+    assert restarts == {"sequencer": 1, "oms": 3}
+    with pytest.raises(ops.ClusterError, match="oms died 4 times during the day"):
+        day._revive(c, core, restarts)
