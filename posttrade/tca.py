@@ -140,7 +140,8 @@ def charts(log: DayLog, rows: list[Tca], out_dir: str) -> list[str]:
                 i += 1
             times.append(min(at, t.end))
             cumvol.append(acc)
-        fig, (ax, axv) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        fig, (ax, axp, axv) = plt.subplots(3, 1, figsize=(7, 6), sharex=True,
+                                           gridspec_kw={"height_ratios": [3, 2, 1]})
         ax.step([et(ts) for ts in [t.start] + [f[0] for f in fills]], [0] + [f[1] for f in fills], where="post",
                 label="executed", color="#1f77b4")
         target = _target(t, times, cumvol)
@@ -151,6 +152,19 @@ def charts(log: DayLog, rows: list[Tca], out_dir: str) -> list[str]:
                      f"{t.order.last.order_qty:,} {n.symbol}: filled {100 * t.fill_rate:.1f}%, "
                      f"{_bp(t.slip(t.vwap))} bp vs interval VWAP")
         ax.legend(loc="upper left")
+        # the price panel: the market's prints and our fills, with the order's average price
+        if trades:
+            axp.plot([et(x[0]) for x in trades], [x[1] / PRICE_SCALE for x in trades], ",", color="#999999",
+                     label="market prints")
+        mine = [(ts, er.last_px) for ts, er in t.order.reports if er.exec_type == "F"]
+        if mine:
+            axp.plot([et(ts) for ts, _ in mine], [px / PRICE_SCALE for _, px in mine], ".", color="#1f77b4",
+                     markersize=3, label="our fills")
+        if t.avg:
+            axp.axhline(t.avg / PRICE_SCALE, color="#2ca02c", linewidth=0.8, label="our average")
+        axp.set_ylabel("price $")
+        if trades or mine:
+            axp.legend(loc="upper left", fontsize=6)
         per_min: dict[int, int] = {}
         for x in trades:
             per_min[x[0] // 60_000_000_000] = per_min.get(x[0] // 60_000_000_000, 0) + x[2]
