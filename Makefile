@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB := web/node_modules/.installed
 
 .PHONY: demo test bench clean
 
@@ -13,10 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# the desk's screen's front-end packages (AG Grid Community), from the npm registry, pinned by web/package-lock.json
+$(WEB): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --silent
+	touch $(WEB)
+
+demo: $(STAMP) $(WEB)
 	$(BIN)/seqtrade demo
 
-test: $(STAMP)
+test: $(STAMP) $(WEB)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

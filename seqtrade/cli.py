@@ -52,6 +52,11 @@ def cmd_app_run(a) -> int:
     return run_process(app, a.name, app_cfg.password, cfg.host, cfg.port, app_cfg.snapshot_dir, app_cfg.snapshot_every)
 
 
+def cmd_web(a) -> int:
+    from web.gateway import run
+    return run(a.config, a.name, a.users, a.listen)
+
+
 def cmd_fix_echo(a) -> int:
     from fixgw import echo
     from fixgw.config import ConfigError, session_options
@@ -364,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--config", required=True, help="the cluster TOML with [fixgw.NAME] and [apps.NAME]")
     fg.add_argument("--name", required=True, help="the gateway's name in the config")
     fg.set_defaults(fn=cmd_fixgw)
+
+    wb = sub.add_parser("web", help="the desk's screen: a web gateway serving the blotter, positions and alerts")
+    wb.add_argument("--config", required=True, help="the cluster TOML with [apps.NAME] (a reader's credentials)")
+    wb.add_argument("--name", default="web", help="the gateway's [apps.NAME]")
+    wb.add_argument("--users", required=True, help="the users file ([users.NAME] password_hash, clients, roles)")
+    wb.add_argument("--listen", default="127.0.0.1:8080")
+    wb.set_defaults(fn=cmd_web)
 
     rp = sub.add_parser("replay", help="replay a day's log through the current code of the deterministic apps")
     rp.add_argument("log")

@@ -1,0 +1,150 @@
+"""The desk's screen end to end in a real browser: Debian's Chromium driven by Playwright (no browser download)
+against the web gateway as a real process, reading a real sequencer. Signed-in users see their desk's orders appear
+and fill in the AG Grid blotter, positions and P&L, and a stale-data warning when the gateway goes away; a user of
+another desk does not see the order. Also the gateway's WebSocket without a browser: snapshot, then batched deltas
+only of the rows the user may see."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+
+import pytest
+
+from seqtrade.localcluster import LocalCluster
+from seqtrade.procs import free_port
+from sequencer import messages as M
+from sequencer.secrets import hash_password
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AG_GRID = os.path.join(ROOT, "web", "node_modules", "ag-grid-community", "dist", "ag-grid-community.min.js")
+PX = M.PRICE_SCALE
+
+
+def submit(c, app, *msgs) -> None:
+    """As ``c.submit``, from a thread of its own: Playwright's sync API keeps an event loop on this one."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(c.submit, app, *msgs).result(timeout=30)
+
+
+def users_file(path: str) -> str:
+    with open(path, "w") as f:
+        f.write(f"""[users.alice]
+password_hash = "{hash_password('alice-pw')}"
+clients = ["CLIENT1"]
+roles = ["trader"]
+
+[users.bob]
+password_hash = "{hash_password('bob-pw')}"
+clients = ["CLIENT2"]
+roles = ["trader"]
+""")
+    return path
+
+
+def er(order_id, cl, client, cum, status, exec_type, last=0):
+    return M.ExecReport(client, order_id, cl, "", f"X-{order_id}-{cum}-{exec_type}", exec_type, status, "AAPL", "1",
+                        1000, 101 * PX, cum, 1000 - cum, cum * 100 * PX, last, 100 * PX if last else 0,
+                        "XNAS" if last else "", ord_type="2", strategy="VWAP")
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("web"))
+    c = LocalCluster(d)
+    c.app("oms", role="oms")
+    c.app("clientgw", role="client-gateway")
+    c.app("positions", role="positions")
+    c.app("web", role="reader")
+    c.start_sequencer()
+    port = free_port()
+    try:
+        c.start("web", "web", "--config", c.config, "--name", "web", "--users", users_file(os.path.join(d, "u.toml")),
+                "--listen", f"127.0.0.1:{port}", wait_port=port)
+        c.submit("clientgw", M.NewOrder("CLIENT1", "W-1", "AAPL", "1", 1000, "2", 101 * PX, strategy="VWAP"),
+                 M.NewOrder("CLIENT2", "W-2", "AAPL", "1", 1000, "2", 101 * PX, strategy="VWAP"))
+        c.submit("oms", er("O9", "W-1", "CLIENT1", 0, "0", "0"), er("O10", "W-2", "CLIENT2", 0, "0", "0"))
+        yield c, f"http://127.0.0.1:{port}"
+    finally:
+        c.stop_all()
+
+
+async def _ws_session(base: str, user: str, password: str, n: int) -> list[dict]:
+    import aiohttp
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:   # cookies for an IP host
+        async with s.post(base + "/login", data={"user": user, "password": password}, allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == "/"
+        out = []
+        async with s.ws_connect(base.replace("http", "ws") + "/ws") as ws:
+            while len(out) < n:
+                m = json.loads((await ws.receive(timeout=10)).data)
+                if m["type"] != "heartbeat":
+                    out.append(m)
+        return out
+
+
+def test_the_websocket_sends_a_snapshot_then_batched_deltas_of_the_user_s_rows_only(desk):
+    c, base = desk
+
+    async def go():
+        task = asyncio.create_task(_ws_session(base, "alice", "alice-pw", 2))
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(c.submit, "oms", er("O9", "W-1", "CLIENT1", 300, "1", "F", 300),
+                                er("O10", "W-2", "CLIENT2", 500, "1", "F", 500))
+        return await task
+    snap, delta = asyncio.run(go())
+    assert snap["type"] == "snapshot" and [r["clOrdId"] for r in snap["tables"]["orders"]] == ["W-1"]
+    assert delta["type"] == "delta" and [(r["id"], r["cumQty"]) for r in delta["tables"]["orders"]] == [("O9", 300)]
+
+    async def refused():
+        import aiohttp
+        async with aiohttp.ClientSession() as s:
+            async with s.post(base + "/login", data={"user": "alice", "password": "nope"}, allow_redirects=False) as r:
+                assert r.headers["Location"] == "/login?failed=1"
+            async with s.get(base + "/ws") as r:
+                assert r.status == 401
+    asyncio.run(refused())
+
+
+def test_the_blotter_in_a_real_browser(desk):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it with apt-get)")
+    if not os.path.exists(AG_GRID):
+        pytest.skip("AG Grid is not installed in web/node_modules (make test runs npm ci)")
+    pw = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras")
+    c, base = desk
+    with pw.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            def sign_in(user, password):
+                page = browser.new_context().new_page()
+                page.goto(base + "/")
+                page.fill("#user", user)
+                page.fill("#password", password)
+                page.click("#signin")
+                page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+                return page
+            alice = sign_in("alice", "alice-pw")
+            row = alice.locator("#ordersGrid .ag-row", has_text="W-1")
+            row.wait_for(timeout=10_000)
+            assert alice.locator("#ordersGrid .ag-row", has_text="W-2").count() == 0      # another desk's order
+            submit(c, "oms", er("O9", "W-1", "CLIENT1", 1000, "2", "F", 700))
+            submit(c, "positions", M.PositionUpdate("CLIENT1", "AAPL", 1000, 1000 * 100 * PX, 0, 102 * PX,
+                                                   1000 * 2 * PX))
+            alice.locator("#ordersGrid .ag-row.row-filled", has_text="W-1").wait_for(timeout=10_000)
+            assert "1,000" in row.inner_text() or "1000" in row.inner_text()
+            alice.locator("#positionsGrid .ag-row", has_text="2000.00").wait_for(timeout=10_000)
+            assert alice.locator("#stale").is_hidden()
+            bob = sign_in("bob", "bob-pw")
+            bob.locator("#ordersGrid .ag-row", has_text="W-2").wait_for(timeout=10_000)
+            assert bob.locator("#ordersGrid .ag-row", has_text="W-1").count() == 0
+            assert bob.locator("#positionsGrid .ag-row").count() == 0
+            c.stop("web")                                            # the gateway goes away: the screen says so
+            alice.locator("#stale").wait_for(state="visible", timeout=10_000)
+        finally:
+            browser.close()

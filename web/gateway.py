@@ -1,0 +1,177 @@
+"""``seqtrade web``: the desk's screen. A reader of the stream (``[apps.NAME]`` credentials, role reader) keeps the
+desk's view (``web/view.py``) and serves it with aiohttp: a sign-in page, the screen (``web/static``: AG Grid
+Community, installed from the npm registry into ``web/node_modules`` at set-up), and a WebSocket that sends each
+signed-in browser a snapshot of the rows it may see, then the changed rows every ``BATCH_S`` (never a flood), and a
+heartbeat with the stream's head and clock every second, from which the screen shows a stale-data warning.
+
+Not deterministic and not on the stream itself: a gateway, like the FIX gateways. It only reads the stream."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets as token_source
+import time
+
+from aiohttp import WSMsgType, web
+
+from sequencer.client import connect
+
+from . import users as U
+from .view import DeskView, visible
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STATIC = os.path.join(HERE, "static")
+AG_GRID = os.path.join(HERE, "node_modules", "ag-grid-community", "dist", "ag-grid-community.min.js")
+BATCH_S = 0.05
+SESSION_S = 8 * 3600
+COOKIE = "seqtrade_session"
+
+
+class WebGateway:
+    def __init__(self, name: str, password: str, host: str, port: int, users: dict[str, U.User]):
+        self.name, self.password, self.seq_host, self.seq_port = name, password, host, port
+        self.users = users
+        self.view = DeskView()
+        self.sessions: dict[str, tuple[U.User, float]] = {}        # token -> (user, expiry, monotonic)
+        self.sockets: dict[web.WebSocketResponse, U.User] = {}
+        self.conn = None
+        self.connected = False
+
+    # -- the stream ---------------------------------------------------------------------------------------------
+    def _on_records(self, recs) -> None:
+        for r in recs:
+            self.view.apply(r)
+
+    def _on_lost(self, *_):
+        self.connected = False
+
+    async def follow(self) -> None:
+        """Subscribe from the start of the day (the view is rebuilt from the log), and again after a drop."""
+        while True:
+            try:
+                self.view = DeskView()
+                self.conn, _ = await connect(self.seq_host, self.seq_port, self.name, self.password,
+                                             on_records=self._on_records, on_lost=self._on_lost)
+                self.conn.subscribe(1)
+                self.connected = True
+                while self.connected:
+                    await asyncio.sleep(0.5)
+            except (OSError, asyncio.TimeoutError) as e:
+                print(f"web: sequencer not reachable ({e}); retrying", flush=True)
+            self.connected = False
+            await asyncio.sleep(1.0)
+
+    async def pump(self) -> None:
+        """Every BATCH_S: the changed rows to each browser, only those it may see; a heartbeat every second."""
+        beat = 0.0
+        while True:
+            await asyncio.sleep(BATCH_S)
+            changes = self.view.take_changes()
+            now = time.monotonic()
+            hb = now - beat >= 1.0
+            if hb:
+                beat = now
+            for ws, user in list(self.sockets.items()):
+                mine = {t: [r for r in rows if r.get("deleted") or visible(r, user.clients)]
+                        for t, rows in changes.items()}
+                mine = {t: rows for t, rows in mine.items() if rows}
+                try:
+                    if mine:
+                        await ws.send_str(json.dumps({"type": "delta", "tables": mine}))
+                    if hb:
+                        await ws.send_str(json.dumps(self._heartbeat()))
+                except (ConnectionError, RuntimeError):
+                    self.sockets.pop(ws, None)
+
+    def _heartbeat(self) -> dict:
+        return {"type": "heartbeat", "headSeq": self.view.head_seq, "clockNs": self.view.clock_ns,
+                "streamUp": self.connected}
+
+    # -- HTTP -----------------------------------------------------------------------------------------------------
+    def _user(self, request) -> U.User | None:
+        got = self.sessions.get(request.cookies.get(COOKIE, ""))
+        if got is None or got[1] < time.monotonic():
+            return None
+        return got[0]
+
+    async def index(self, request):
+        if self._user(request) is None:
+            raise web.HTTPFound("/login")
+        return web.FileResponse(os.path.join(STATIC, "index.html"))
+
+    async def login_page(self, request):
+        return web.FileResponse(os.path.join(STATIC, "login.html"))
+
+    async def login(self, request):
+        form = await request.post()
+        user = U.check(self.users, str(form.get("user", "")), str(form.get("password", "")))
+        if user is None:
+            print(f"web: refused sign-in for {str(form.get('user', ''))[:40]!r}", flush=True)
+            raise web.HTTPFound("/login?failed=1")
+        token = token_source.token_urlsafe(32)
+        self.sessions[token] = (user, time.monotonic() + SESSION_S)
+        resp = web.HTTPFound("/")
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=SESSION_S)
+        print(f"web: {user.name} signed in", flush=True)
+        raise resp
+
+    async def me(self, request):
+        user = self._user(request)
+        if user is None:
+            raise web.HTTPUnauthorized()
+        return web.json_response({"user": user.name, "clients": list(user.clients), "roles": list(user.roles)})
+
+    async def ag_grid(self, request):
+        if not os.path.exists(AG_GRID):
+            raise web.HTTPServiceUnavailable(text="AG Grid is not installed: run `npm install` in web/ "
+                                                  "(make demo and make test do)")
+        return web.FileResponse(AG_GRID)
+
+    async def socket(self, request):
+        user = self._user(request)
+        if user is None:
+            raise web.HTTPUnauthorized()
+        ws = web.WebSocketResponse(heartbeat=10.0)
+        await ws.prepare(request)
+        snap = {t: [r for r in rows.values() if visible(r, user.clients)] for t, rows in self.view.tables.items()}
+        await ws.send_str(json.dumps({"type": "snapshot", "user": user.name, "tables": snap}))
+        await ws.send_str(json.dumps(self._heartbeat()))
+        self.sockets[ws] = user
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.sockets.pop(ws, None)
+        return ws
+
+    def app(self) -> web.Application:
+        a = web.Application()
+        a.add_routes([web.get("/", self.index), web.get("/login", self.login_page), web.post("/login", self.login),
+                      web.get("/me", self.me), web.get("/ws", self.socket), web.get("/ag-grid.js", self.ag_grid),
+                      web.static("/static", STATIC)])
+
+        async def background(app):
+            tasks = [asyncio.create_task(self.follow()), asyncio.create_task(self.pump())]
+            yield
+            for t in tasks:
+                t.cancel()
+        a.cleanup_ctx.append(background)
+        return a
+
+
+def run(config_path: str, name: str, users_path: str, listen: str) -> int:
+    from sequencer.config import ConfigError, app_config, load
+    try:
+        cfg = load(config_path)
+        app = app_config(cfg, name, "the web gateway's credentials")
+        users = U.load(users_path)
+    except (ConfigError, U.UsersError) as e:
+        print(f"seqtrade web: {e}", flush=True)
+        return 2
+    host, _, port = listen.rpartition(":")
+    gw = WebGateway(name, app.password, cfg.host, cfg.port, users)
+    print(f"web: the desk's screen on http://{host}:{port}/ ({len(users)} users)", flush=True)
+    web.run_app(gw.app(), host=host, port=int(port), print=None, access_log=None)
+    return 0

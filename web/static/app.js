@@ -1,0 +1,87 @@
+// The desk's screen: AG Grid Community grids fed by the web gateway's WebSocket (a snapshot, then changed rows keyed
+// by id, batched by the gateway). A stale-data warning shows when no heartbeat came for STALE_MS or the socket drops.
+"use strict";
+const STALE_MS = 3000;
+const money = p => (p === null || p === undefined) ? "" : p.toFixed(2);
+const columns = {
+  orders: [
+    {field: "id", headerName: "Order", width: 110}, {field: "clOrdId", headerName: "ClOrdID", width: 110},
+    {field: "client", width: 100}, {field: "symbol", width: 80}, {field: "side", width: 80},
+    {field: "strategy", width: 90}, {field: "qty", type: "numericColumn", width: 100},
+    {field: "px", headerName: "Limit", type: "numericColumn", width: 90, valueFormatter: p => money(p.value)},
+    {field: "cumQty", headerName: "Filled", type: "numericColumn", width: 100},
+    {field: "leavesQty", headerName: "Leaves", type: "numericColumn", width: 100},
+    {field: "avgPx", headerName: "Avg px", type: "numericColumn", width: 100,
+     valueFormatter: p => p.value ? p.value.toFixed(4) : ""},
+    {field: "status", width: 130}, {field: "text", flex: 1}],
+  positions: [
+    {field: "account", width: 100}, {field: "symbol", width: 80}, {field: "qty", type: "numericColumn", width: 90},
+    {field: "avgCost", headerName: "Avg cost", type: "numericColumn", width: 100,
+     valueFormatter: p => p.value ? p.value.toFixed(4) : ""},
+    {field: "mark", type: "numericColumn", width: 90, valueFormatter: p => money(p.value)},
+    {field: "realized", headerName: "Realised $", type: "numericColumn", width: 110, valueFormatter: p => money(p.value)},
+    {field: "unrealized", headerName: "Unrealised $", type: "numericColumn", width: 120,
+     valueFormatter: p => money(p.value)}],
+  alerts: [{field: "seq", width: 90}, {field: "code", width: 180}, {field: "orderId", headerName: "Order", width: 100},
+           {field: "text", flex: 1}],
+};
+const rowClassRules = {
+  "row-filled": p => p.data && p.data.status === "Filled",
+  "row-canceled": p => p.data && (p.data.status === "Canceled" || p.data.status === "Expired"),
+  "row-rejected": p => p.data && p.data.status === "Rejected",
+};
+const grids = {};
+for (const name of ["orders", "positions", "alerts"]) {
+  const saved = localStorage.getItem("layout-" + name);
+  grids[name] = agGrid.createGrid(document.getElementById(name + "Grid"), {
+    columnDefs: columns[name], rowData: [], getRowId: p => p.data.id, rowClassRules,
+    defaultColDef: {sortable: true, filter: true, resizable: true}, enableCellTextSelection: true,
+    onColumnMoved: e => save(name), onColumnResized: e => save(name), onSortChanged: e => save(name),
+    onGridReady: p => { if (saved) p.api.applyColumnState({state: JSON.parse(saved), applyOrder: true}); },
+  });
+}
+function save(name) { localStorage.setItem("layout-" + name, JSON.stringify(grids[name].getColumnState())); }
+document.getElementById("search").addEventListener("input", e => {
+  for (const g of Object.values(grids)) g.setGridOption("quickFilterText", e.target.value);
+});
+const known = {orders: new Set(), positions: new Set(), alerts: new Set()};
+function apply(tables, snapshot) {
+  for (const [name, rows] of Object.entries(tables)) {
+    const g = grids[name];
+    if (!g) continue;
+    if (snapshot) { g.setGridOption("rowData", rows); known[name] = new Set(rows.map(r => r.id)); continue; }
+    const add = [], update = [], remove = [];
+    for (const r of rows) {
+      if (r.deleted) { if (known[name].has(r.id)) { remove.push({id: r.id}); known[name].delete(r.id); } }
+      else if (known[name].has(r.id)) update.push(r);
+      else { add.push(r); known[name].add(r.id); }
+    }
+    g.applyTransactionAsync({add, update, remove});
+  }
+  counts();
+}
+function counts() {
+  let filled = 0, open = 0;
+  grids.orders.forEachNode(n => { if (n.data.status === "Filled") filled++; else if (n.data.leavesQty > 0) open++; });
+  document.getElementById("counts").textContent =
+    `orders ${known.orders.size} · open ${open} · filled ${filled} · positions ${known.positions.size} · alerts ${known.alerts.size}`;
+}
+let lastBeat = 0, streamUp = false;
+function staleCheck() {
+  const stale = !streamUp || Date.now() - lastBeat > STALE_MS;
+  document.getElementById("stale").hidden = !stale;
+  document.body.dataset.stale = stale ? "1" : "0";
+}
+setInterval(staleCheck, 500);
+function open() {
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  ws.onmessage = ev => {
+    const m = JSON.parse(ev.data);
+    if (m.type === "snapshot") { document.getElementById("who").textContent = m.user; apply(m.tables, true); }
+    else if (m.type === "delta") apply(m.tables, false);
+    else if (m.type === "heartbeat") { lastBeat = Date.now(); streamUp = m.streamUp; }
+    document.body.dataset.ready = "1";
+  };
+  ws.onclose = () => { streamUp = false; staleCheck(); setTimeout(open, 1000); };
+}
+open();
