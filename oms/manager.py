@@ -252,6 +252,17 @@ class OrderManager:
             if p.client == m.client and not p.done:
                 self._end(p, "disconnect", f"{m.text or 'cancel on disconnect'} ({m.session})")
 
+    def _desk_cancel(self, m: M.DeskCancel):
+        """A person on the desk cancels an order from the screen: it ends Canceled (children first), and the client's
+        report says who."""
+        p = self.parents.get(m.order_id)
+        if p is None or p.done:
+            self._out.append(M.OmsAlert("DESK_CANCEL_REFUSED", f"{m.user} asked to cancel {m.order_id}, which is "
+                                                               f"{'unknown' if p is None else _status_name(p.status)}",
+                                        m.order_id))
+            return
+        self._end(p, "desk", f"canceled by the desk ({m.user}){': ' + m.text if m.text else ''}")
+
     def _dont_know_trade(self, m: M.DontKnowTrade):
         """A client does not recognise an execution we reported: nothing changes on the order (a DK is settled by
         people); the desk gets an alert naming the order, the execution and the client's reason."""
@@ -661,7 +672,7 @@ class OrderManager:
         M.RiskLimits: _limits, M.KillSwitch: _kill, M.EndOfDay: _end_of_day,
         M.NewOrder: _new_order, M.CancelRequest: _cancel_request, M.ReplaceRequest: _replace_request,
         M.StatusRequest: _status_request, M.MassCancelRequest: _mass_cancel,
-        M.CancelOnDisconnect: _cancel_on_disconnect, M.DontKnowTrade: _dont_know_trade,
+        M.CancelOnDisconnect: _cancel_on_disconnect, M.DontKnowTrade: _dont_know_trade, M.DeskCancel: _desk_cancel,
         M.ChildNewRequest: _child_new, M.ChildCancelRequest: _child_cancel, M.ChildReplaceRequest: _child_replace,
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,

@@ -167,6 +167,14 @@ class DontKnowTrade(Msg, tag=106):
     text: str = ""
 
 
+class DeskCancel(Msg, tag=107):
+    """A person on the desk cancels a client order from the screen (the web gateway checked they may): the OMS ends it
+    Canceled, its children first, and the client is told why; ``user`` puts the name on the log."""
+    user: str
+    order_id: str
+    text: str = ""
+
+
 class MassCancelRequest(Msg, tag=104):
     """A client's OrderMassCancelRequest (FIX 4.4 35=q): every open order of the client (``scope`` "7"), or of one
     symbol ("1", MassCancelRequestType 530)."""
@@ -575,7 +583,7 @@ class Blob(Msg, tag=903):
 # Every concrete message type, in tag order. Adding a type means adding it here too.
 ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart, SourceRights,
-    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, CancelOnDisconnect, DontKnowTrade,
+    NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, CancelOnDisconnect, DontKnowTrade, DeskCancel,
     ExecReport,
     CancelReject,
     MassCancelReport,

@@ -21,6 +21,7 @@ marketdata          quotes, trades, symbol status
 positions           position updates and account P&L (the positions app), alerts
 refdata             securities, venues, volume curves, extra tables, reference data ready, risk limits
 operator            the kill switch, risk limits, notes
+desk                the screen's actions: desk cancels and the kill switch, each naming the user (the web gateway)
 sample              ping, pong, notes, blobs (the demo's and tests' sample apps)
 reader              nothing: subscribe only
 ==================  ===============================================================================================
@@ -47,6 +48,7 @@ _ROLES = {
     "positions": (M.PositionUpdate, M.AccountPnl, M.OmsAlert),
     "refdata": (M.Security, M.Venue, M.VolumeCurve, M.RefTable, M.RefDataReady, M.RiskLimits),
     "operator": (M.KillSwitch, M.RiskLimits, M.Note),
+    "desk": (M.DeskCancel, M.KillSwitch, M.Note),
     "sample": (M.Ping, M.Pong, M.Note, M.Blob),
     "reader": (),
 }

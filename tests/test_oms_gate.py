@@ -380,3 +380,15 @@ def test_cancel_on_disconnect_ends_every_open_order_of_that_client_only():
     [er] = h.ers(got)
     assert (er.order_id, er.exec_type, er.text) == (b, "4", "cancel on disconnect (clientgw:ACME)")
     assert not h.om.parents[other].done
+
+
+def test_a_desk_cancel_ends_the_order_and_names_the_user():
+    h = Harness()
+    a = working_parent(h, cl="a")
+    h.child(a, "ka", 100)
+    got = h.send(M.DeskCancel("alice", a, "client called"))
+    assert [m.child_id for m in got if isinstance(m, M.ChildCancel)] == ["ka"]
+    [er] = h.ers(h.send(M.VenueCanceled("ka")))
+    assert (er.exec_type, er.text) == ("4", "canceled by the desk (alice): client called")
+    [alert] = h.send(M.DeskCancel("bob", a))
+    assert alert.code == "DESK_CANCEL_REFUSED" and "bob" in alert.text and "canceled" in alert.text

@@ -41,6 +41,16 @@ roles = ["trader"]
 password_hash = "{hash_password('bob-pw')}"
 clients = ["CLIENT2"]
 roles = ["trader"]
+
+[users.rita]
+password_hash = "{hash_password('rita-pw')}"
+clients = ["*"]
+roles = ["risk"]
+
+[users.sam]
+password_hash = "{hash_password('sam-pw')}"
+clients = ["CLIENT1"]
+roles = ["supervisor"]
 """)
     return path
 
@@ -58,7 +68,7 @@ def desk(tmp_path_factory):
     c.app("oms", role="oms")
     c.app("clientgw", role="client-gateway")
     c.app("positions", role="positions")
-    c.app("web", role="reader")
+    c.app("web", role="desk")
     c.start_sequencer()
     port = free_port()
     try:
@@ -109,6 +119,44 @@ def test_the_websocket_sends_a_snapshot_then_batched_deltas_of_the_user_s_rows_o
     asyncio.run(refused())
 
 
+def on_the_log(c, pred, timeout: float = 10.0):
+    import time
+    from sequencer.log import LogReader
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        path = [os.path.join(c.seq["data_dir"], f) for f in os.listdir(c.seq["data_dir"]) if f.endswith(".log")][0]
+        hits = [r for r in LogReader(path).records(1) if pred(r)]
+        if hits:
+            return hits
+        time.sleep(0.2)
+    return []
+
+
+def test_actions_are_checked_against_the_user_and_sequenced_with_the_name(desk):
+    c, base = desk
+
+    async def act(user, password, action):
+        import aiohttp
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            await s.post(base + "/login", data={"user": user, "password": password}, allow_redirects=False)
+            async with s.ws_connect(base.replace("http", "ws") + "/ws") as ws:
+                await ws.send_str(json.dumps(action))
+                while True:
+                    m = json.loads((await ws.receive(timeout=10)).data)
+                    if m["type"] == "actionResult":
+                        return m
+    run = asyncio.run
+    assert run(act("bob", "bob-pw", {"action": "cancel", "orderId": "O9"}))["text"] == "no such order on your desk"
+    assert run(act("sam", "sam-pw", {"action": "cancel", "orderId": "O9"}))["text"] == \
+        "a supervisor's screen is read-only"
+    assert run(act("bob", "bob-pw", {"action": "kill", "client": "*"}))["text"] == "the kill switch needs the risk role"
+    assert run(act("rita", "rita-pw", {"action": "kill", "client": "*"}))["ok"]
+    [kill] = on_the_log(c, lambda r: type(r.msg) is M.KillSwitch)
+    assert (kill.source, kill.msg.client, kill.msg.active, kill.msg.text) == ("web", "*", True,
+                                                                           "kill by rita from the screen")
+    assert not on_the_log(c, lambda r: type(r.msg) is M.DeskCancel and r.msg.user in ("sam",), timeout=0.5)
+
+
 def test_the_blotter_in_a_real_browser(desk):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (.ci/run installs it with apt-get)")
@@ -144,6 +192,12 @@ def test_the_blotter_in_a_real_browser(desk):
             bob.locator("#ordersGrid .ag-row", has_text="W-2").wait_for(timeout=10_000)
             assert bob.locator("#ordersGrid .ag-row", has_text="W-1").count() == 0
             assert bob.locator("#positionsGrid .ag-row").count() == 0
+            assert bob.locator("#risk").is_hidden()                   # no kill switch without the risk role
+            # bob cancels his desk's order from the screen: sequenced with his name
+            bob.locator("#ordersGrid .ag-row", has_text="W-2").locator("button.cancel").click()
+            bob.wait_for_selector("#result[data-ok='1']", timeout=10_000)
+            assert on_the_log(c, lambda r: type(r.msg) is M.DeskCancel and r.source == "web"
+                              and (r.msg.user, r.msg.order_id) == ("bob", "O10"))
             c.stop("web")                                            # the gateway goes away: the screen says so
             alice.locator("#stale").wait_for(state="visible", timeout=10_000)
         finally:

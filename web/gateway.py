@@ -4,7 +4,11 @@ Community, installed from the npm registry into ``web/node_modules`` at set-up),
 signed-in browser a snapshot of the rows it may see, then the changed rows every ``BATCH_S`` (never a flood), and a
 heartbeat with the stream's head and clock every second, from which the screen shows a stale-data warning.
 
-Not deterministic and not on the stream itself: a gateway, like the FIX gateways. It only reads the stream."""
+Actions from the screen, each checked against the user before anything is sent, then sequenced with the user's name
+(the app needs the ``desk`` role): cancel an order of the desk's (``DeskCancel``: traders and risk, not supervisors),
+and the kill switch for a client of the desk or, with ``*`` clients, the firm, on and off (``KillSwitch``: the risk
+role only). A refused action is answered and logged. Not deterministic and not in the replay: a gateway, like the FIX
+gateways."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +19,7 @@ import time
 
 from aiohttp import WSMsgType, web
 
+from sequencer import messages as M
 from sequencer.client import connect
 
 from . import users as U
@@ -37,6 +42,7 @@ class WebGateway:
         self.sockets: dict[web.WebSocketResponse, U.User] = {}
         self.conn = None
         self.connected = False
+        self.source_seq = 0
 
     # -- the stream ---------------------------------------------------------------------------------------------
     def _on_records(self, recs) -> None:
@@ -51,8 +57,9 @@ class WebGateway:
         while True:
             try:
                 self.view = DeskView()
-                self.conn, _ = await connect(self.seq_host, self.seq_port, self.name, self.password,
-                                             on_records=self._on_records, on_lost=self._on_lost)
+                self.conn, welcome = await connect(self.seq_host, self.seq_port, self.name, self.password,
+                                                   on_records=self._on_records, on_lost=self._on_lost)
+                self.source_seq = welcome.last_source_seq
                 self.conn.subscribe(1)
                 self.connected = True
                 while self.connected:
@@ -142,9 +149,49 @@ class WebGateway:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
                     break
+                if msg.type == WSMsgType.TEXT:
+                    await ws.send_str(json.dumps(self.action(user, msg.data)))
         finally:
             self.sockets.pop(ws, None)
         return ws
+
+    # -- actions --------------------------------------------------------------------------------------------------
+    def action(self, user: U.User, text: str) -> dict:
+        """One action from the screen: checked against the user, then sequenced with the user's name."""
+        try:
+            a = json.loads(text)
+            kind = a["action"]
+        except (ValueError, KeyError, TypeError):
+            return {"type": "actionResult", "ok": False, "text": "not an action"}
+        why, msg = self._check(user, kind, a)
+        if why:
+            print(f"web: refused {kind} by {user.name}: {why}", flush=True)
+            return {"type": "actionResult", "ok": False, "action": kind, "text": why}
+        if not self.connected or self.conn is None:
+            return {"type": "actionResult", "ok": False, "action": kind, "text": "not connected to the stream"}
+        self.source_seq += 1
+        self.conn.submit(self.source_seq, M.tag_of(msg), M.encode(msg))
+        self.conn.flush()
+        print(f"web: {user.name}: {kind} {a.get('orderId') or a.get('client', '')}", flush=True)
+        return {"type": "actionResult", "ok": True, "action": kind, "text": "sent"}
+
+    def _check(self, user: U.User, kind: str, a: dict):
+        if kind == "cancel":
+            if not {"trader", "risk"} & set(user.roles):
+                return "a supervisor's screen is read-only", None
+            row = self.view.tables["orders"].get(str(a.get("orderId", "")))
+            if row is None or not visible(row, user.clients):
+                return "no such order on your desk", None
+            return "", M.DeskCancel(user.name, row["id"], str(a.get("text", ""))[:100])
+        if kind in ("kill", "release"):
+            if "risk" not in user.roles:
+                return "the kill switch needs the risk role", None
+            client = str(a.get("client", ""))
+            if client == "*" and "*" not in user.clients or client != "*" and not visible({"client": client},
+                                                                                          user.clients):
+                return f"{client or 'no client'} is not on your desk", None
+            return "", M.KillSwitch(client, kind == "kill", kind == "kill", f"{kind} by {user.name} from the screen")
+        return f"unknown action {kind!r}", None
 
     def app(self) -> web.Application:
         a = web.Application()

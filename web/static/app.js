@@ -13,7 +13,15 @@ const columns = {
     {field: "leavesQty", headerName: "Leaves", type: "numericColumn", width: 100},
     {field: "avgPx", headerName: "Avg px", type: "numericColumn", width: 100,
      valueFormatter: p => p.value ? p.value.toFixed(4) : ""},
-    {field: "status", width: 130}, {field: "text", flex: 1}],
+    {field: "status", width: 130},
+    {headerName: "", width: 90, sortable: false, filter: false, cellRenderer: p => {
+      if (!p.data || !(p.data.leavesQty > 0) || ["Canceled", "Expired", "Rejected", "Filled"].includes(p.data.status)) return "";
+      const b = document.createElement("button");
+      b.textContent = "Cancel"; b.className = "cancel";
+      b.onclick = () => send({action: "cancel", orderId: p.data.id});
+      return b;
+    }},
+    {field: "text", flex: 1}],
   positions: [
     {field: "account", width: 100}, {field: "symbol", width: 80}, {field: "qty", type: "numericColumn", width: 90},
     {field: "avgCost", headerName: "Avg cost", type: "numericColumn", width: 100,
@@ -66,6 +74,13 @@ function counts() {
   document.getElementById("counts").textContent =
     `orders ${known.orders.size} · open ${open} · filled ${filled} · positions ${known.positions.size} · alerts ${known.alerts.size}`;
 }
+let socket = null;
+function send(action) { if (socket) socket.send(JSON.stringify(action)); }
+document.getElementById("kill").onclick = () => send({action: "kill", client: "*"});
+document.getElementById("release").onclick = () => send({action: "release", client: "*"});
+fetch("/me").then(r => r.json()).then(me => {
+  if (me.roles.includes("risk") && me.clients.includes("*")) document.getElementById("risk").hidden = false;
+});
 let lastBeat = 0, streamUp = false;
 function staleCheck() {
   const stale = !streamUp || Date.now() - lastBeat > STALE_MS;
@@ -75,11 +90,17 @@ function staleCheck() {
 setInterval(staleCheck, 500);
 function open() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  socket = ws;
   ws.onmessage = ev => {
     const m = JSON.parse(ev.data);
     if (m.type === "snapshot") { document.getElementById("who").textContent = m.user; apply(m.tables, true); }
     else if (m.type === "delta") apply(m.tables, false);
     else if (m.type === "heartbeat") { lastBeat = Date.now(); streamUp = m.streamUp; }
+    else if (m.type === "actionResult") {
+      const r = document.getElementById("result");
+      r.textContent = (m.ok ? "" : "refused: ") + (m.action || "") + " " + m.text;
+      r.dataset.ok = m.ok ? "1" : "0";
+    }
     document.body.dataset.ready = "1";
   };
   ws.onclose = () => { streamUp = false; staleCheck(); setTimeout(open, 1000); };
