@@ -56,6 +56,8 @@ def command(c: Cluster, p: Process) -> list[str]:
         args = ["fixgw", "--config", cfg, "--name", p.name]
     elif p.kind == "client-sim":
         args = ["client-sim", "--config", cfg, "--name", p.name]
+    elif p.kind == "web":
+        args = ["web", "--config", cfg, "--name", p.name, "--users", c.at(p.users), "--listen", p.listen]
     else:  # venue simulator on the sequencer's clock, stepping from the day's clock start (or the open)
         host, port = c.sequencer_address()
         args = ["venue", "--id", p.venue, "--refdata", c.at(c.refdata), "--seed", str(p.seed), "--clock-from",
@@ -132,6 +134,9 @@ def healthy(c: Cluster, p: Process) -> bool:
         return _listening(c.hosts[p.host], v["fix_port"])
     if p.kind == "client-sim":
         return True
+    if p.kind == "web":
+        host, _, port = p.listen.rpartition(":")
+        return _listening(host, int(port))
     s = next((s for s in st.sessions if s.app == p.name), None)
     if s is None or (s.subscribed and not s.live):
         return False

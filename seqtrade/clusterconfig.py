@@ -29,13 +29,14 @@ name the file and the line.
     imid = "EXSC"   crd = "123456"   cat_submitter = "140000"   test = false
 
     [process.NAME]                (NAME is also its [apps.NAME] / [fixgw.NAME] where it has one)
-    kind = "app"                  sequencer | app | venue | mdgw | fixgw | client-sim
+    kind = "app"                  sequencer | app | venue | mdgw | fixgw | web | client-sim
     host = "local"                (default: [cluster] host)
     args = []                     (extra command-line arguments)
     venue = "XNAS"                (venue) which venue of the reference data it simulates
     seed = 1                      (venue, client-sim) the simulation's seed
     begin = "FIX.4.2"             (venue, client-sim) FIX version of its sessions
     gateway = "clientgw"          (client-sim) the client gateway it connects to
+    users = "users.toml"   listen = "127.0.0.1:8080"   (web) the desk's screen: its users file and address
     sender = "CLIENT1"  target = "SEQTRADE"   (client-sim) CompIDs
     part = "1/1"                  (client-sim) which share of the day's client orders this simulator sends
 
@@ -52,13 +53,13 @@ from sequencer import config as seqconfig
 from sequencer import messages as M
 from sequencer.config import ConfigError, _check, find_line
 
-KINDS = ("sequencer", "app", "venue", "mdgw", "fixgw", "client-sim")
+KINDS = ("sequencer", "app", "venue", "mdgw", "fixgw", "web", "client-sim")
 _CLUSTER = {"name": str, "host": str, "run_dir": str, "archive_dir": str, "refdata": str, "publisher": str,
             "health_timeout_s": (int, float), "stop_timeout_s": (int, float), "post_trade": list}
 _HOST = {"address": str}
 _FIRM = {"name": str, "imid": str, "crd": str, "cat_submitter": str, "test": bool}
 _PROCESS = {"kind": str, "host": str, "args": list, "venue": str, "seed": int, "begin": str, "gateway": str,
-            "sender": str, "target": str, "part": str}
+            "sender": str, "target": str, "part": str, "users": str, "listen": str}
 _RISK = {"max_order_qty": (int, str), "max_order_notional": (int, float, str), "credit_limit": (int, float, str),
          "collar_bp": (int, str), "dup_window_ms": int, "max_orders_per_sec": (int, str), "short_without_locate": bool}
 _MONEY = ("max_order_notional", "credit_limit")
@@ -78,6 +79,8 @@ class Process:
     sender: str = ""
     target: str = "SEQTRADE"
     part: str = "1/1"
+    users: str = ""      # (web) the users file
+    listen: str = ""     # (web) host:port of the desk's screen
     rank: int = 0        # start order: lower first; stop in reverse
 
 
@@ -127,7 +130,7 @@ def rank(kind: str, gw_kind: str = "") -> int:
     venues, the market data gateway, the venue gateway, the client-facing gateways, and the clients last."""
     if kind == "fixgw":
         return 4 if gw_kind == "venue" else 5
-    return {"sequencer": 0, "app": 1, "venue": 2, "mdgw": 3, "client-sim": 6}[kind]
+    return {"sequencer": 0, "app": 1, "venue": 2, "mdgw": 3, "web": 5, "client-sim": 6}[kind]
 
 
 def load(path: str) -> Cluster:
@@ -209,13 +212,15 @@ def _process(text: str, path: str, name: str, p: dict, c: Cluster) -> Process:
     proc = Process(name, kind, p.get("host", c.host), **{k: v for k, v in p.items() if k not in ("kind", "host")})
     if proc.host not in c.hosts:
         raise err("host", f"host {proc.host!r} is not in [hosts] ({', '.join(c.hosts)})")
-    if kind in ("app", "mdgw", "fixgw") and name not in c.seq.apps:
+    if kind in ("app", "mdgw", "fixgw", "web") and name not in c.seq.apps:
         raise err("kind", f"a {kind!r} process needs its sequencer credentials in [apps.{name}]")
     gw_kind = ""
     if kind == "fixgw":
         if name not in c.fixgw:
             raise err("kind", f"a fixgw process needs its settings in [fixgw.{name}]")
         gw_kind = c.fixgw[name].get("kind", "")
+    if kind == "web" and not (proc.users and re.fullmatch(r"[\w.\-]+:\d+", proc.listen)):
+        raise err("kind", "a web process needs users = \"<users file>\" and listen = \"host:port\"")
     if kind == "venue" and not proc.venue:
         raise err("venue", "a venue process needs venue = \"<id in venues.csv>\"")
     if kind == "client-sim":

@@ -173,6 +173,10 @@ def run_day(c: Cluster) -> int:
     try:
         ops.start(c)
         _say(f"cluster up in {time.monotonic() - t0:.1f}s; trading")
+        for p in c.processes:
+            if p.kind == "web":
+                _say(f"the desk's screen: http://{p.listen}/ (users in {c.at(p.users)}; the demo's: alice, bob, rita, "
+                     f"sam, each with password demo-NAME)")
         log, speed = trade(c)
     finally:
         ops.stop(c)

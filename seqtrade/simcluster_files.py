@@ -21,7 +21,7 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     snapshot their state every ``snapshot_every`` records into ``run/snapshots/NAME`` and restart from there."""
     os.makedirs(dir, exist_ok=True)
     refdata_with_ports(os.path.join(dir, "refdata"), VENUES)
-    client_port, drop_port = free_port(), free_port()
+    client_port, drop_port, web_port = free_port(), free_port(), free_port()
     seq = {"host": "127.0.0.1", "port": free_port(), "data_dir": "data", "fsync": fsync, "clock_interval_ms": 50,
            "clock_speed": float(speed), "clock_start": clock_start, "market_open": market_open,
            "market_close": market_close, "clock_sample_s": 2}
@@ -37,7 +37,7 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
                                   "cat_submitter": "99999", "test": True})
     text += toml_table("[sequencer]", seq)
     for name, cls in (("oms", "apps.oms:OmsApp"), ("algo", "apps.algo:AlgoApp"), ("mdgw", ""), ("venuegw", ""),
-                      ("clientgw", ""), ("dropcopy", ""), ("refdata", "")):
+                      ("clientgw", ""), ("dropcopy", ""), ("refdata", ""), ("web", "")):
         snaps = {"snapshot_dir": "run/snapshots", "snapshot_every": snapshot_every} if cls else {}
         text += toml_table(f"[apps.{name}]", {"password": f"pw-{name}", **({"class": cls} if cls else {}), **snaps})
     # the firm's limits, each set (the OMS refuses orders for a limit left unset): a $50bn credit line for the whole
@@ -57,13 +57,31 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     procs += [(f"venue_{v.lower()}", {"kind": "venue", "venue": v, "seed": 7, "begin": "FIX.4.4"}) for v in VENUES]
     procs += [("mdgw", {"kind": "mdgw"}), ("venuegw", {"kind": "fixgw"}), ("clientgw", {"kind": "fixgw"}),
               ("dropcopy", {"kind": "fixgw"}),
+              ("web", {"kind": "web", "users": "users.toml", "listen": f"127.0.0.1:{web_port}"}),
               ("client_sim_1", {"kind": "client-sim", "gateway": "clientgw", "sender": "CLIENT1", "begin": "FIX.4.4",
                                 "part": "1/2"}),
               ("client_sim_2", {"kind": "client-sim", "gateway": "clientgw", "sender": "CLIENT2", "begin": "FIX.4.2",
                                 "part": "2/2"})]
     for name, kv in procs:
         text += toml_table(f"[process.{name}]", kv)
+    write_demo_users(os.path.join(dir, "users.toml"))
     path = os.path.join(dir, "cluster.toml")
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+# the demo's screen users: a trader per client desk, a risk manager and a supervisor (passwords: demo-NAME)
+DEMO_USERS = {"alice": (["CLIENT1"], ["trader"]), "bob": (["CLIENT2"], ["trader"]), "rita": (["*"], ["risk"]),
+              "sam": (["*"], ["supervisor"])}
+
+
+def write_demo_users(path: str) -> None:
+    from sequencer.secrets import hash_password
+    text = "# the simulated day's screen users; each password is demo-NAME\n"
+    for name, (clients, roles) in DEMO_USERS.items():
+        text += toml_table(f"[users.{name}]", {"password_hash": hash_password(f"demo-{name}"), "clients": clients,
+                                               "roles": roles})
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)

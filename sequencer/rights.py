@@ -87,6 +87,8 @@ def infer_role(name: str, app_cls: str, data: dict) -> str:
     proc = data.get("process", {}).get(name)
     if isinstance(proc, dict) and proc.get("kind") == "mdgw":
         return "marketdata"
+    if isinstance(proc, dict) and proc.get("kind") == "web":
+        return "desk"
     if name == data.get("cluster", {}).get("publisher", "refdata"):
         return "refdata"
     return "reader"
