@@ -379,7 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("replay", help="replay a day's log through the current code of the deterministic apps")
     rp.add_argument("log")
-    rp.add_argument("--apps", default="oms,algo", help="comma-separated: oms, algo, street (default oms,algo)")
+    rp.add_argument("--apps", default="oms,algo",
+                    help="comma-separated: oms, algo, positions, street (default oms,algo)")
     rp.add_argument("--verify", action="store_true", help="stop at the first output that differs from the log's, "
                                                           "show both side by side, exit 1")
     rp.add_argument("--until", type=int, help="stop after this seq and print each app's state as JSON")

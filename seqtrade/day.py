@@ -97,7 +97,9 @@ def post_trade(c: Cluster, log: str, out: str) -> list[str]:
             continue
         if job == "replay":
             # the recorded day through the OMS and algo code again, in a fresh process with another hash seed
-            cmd = [sys.executable, "-m", "seqtrade", "replay", log, "--apps", "oms,algo", "--verify"]
+            apps = ",".join(n for n in ("oms", "algo", "positions")
+                            if n in c.seq.apps and c.seq.apps[n].cls)   # the deterministic apps this day ran
+            cmd = [sys.executable, "-m", "seqtrade", "replay", log, "--apps", apps, "--verify"]
             r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="12345"))
             line = (r.stderr.strip().splitlines() or ["no output"])[-1]
             _say(f"  replay --verify: {line}")

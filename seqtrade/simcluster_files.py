@@ -36,7 +36,8 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     text += toml_table("[firm]", {"name": "SEQTRADE DEMO BROKER", "imid": "SEQT", "crd": "999999",
                                   "cat_submitter": "99999", "test": True})
     text += toml_table("[sequencer]", seq)
-    for name, cls in (("oms", "apps.oms:OmsApp"), ("algo", "apps.algo:AlgoApp"), ("mdgw", ""), ("venuegw", ""),
+    for name, cls in (("oms", "apps.oms:OmsApp"), ("algo", "apps.algo:AlgoApp"),
+                      ("positions", "apps.positions:PositionsApp"), ("mdgw", ""), ("venuegw", ""),
                       ("clientgw", ""), ("dropcopy", ""), ("refdata", ""), ("web", "")):
         snaps = {"snapshot_dir": "run/snapshots", "snapshot_every": snapshot_every} if cls else {}
         text += toml_table(f"[apps.{name}]", {"password": f"pw-{name}", **({"class": cls} if cls else {}), **snaps})
@@ -53,7 +54,8 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     text += toml_table("[fixgw.dropcopy]", {"kind": "client", "listen": f"127.0.0.1:{drop_port}"})
     text += toml_table("[[fixgw.dropcopy.sessions]]", {"target": "DROP1", "sender": "SEQTRADE", "begin": "FIX.4.4",
                                                       "role": "dropcopy", "heartbeat_s": 10})
-    procs = [("sequencer", {"kind": "sequencer"}), ("oms", {"kind": "app"}), ("algo", {"kind": "app"})]
+    procs = [("sequencer", {"kind": "sequencer"}), ("oms", {"kind": "app"}), ("algo", {"kind": "app"}),
+             ("positions", {"kind": "app"})]
     procs += [(f"venue_{v.lower()}", {"kind": "venue", "venue": v, "seed": 7, "begin": "FIX.4.4"}) for v in VENUES]
     procs += [("mdgw", {"kind": "mdgw"}), ("venuegw", {"kind": "fixgw"}), ("clientgw", {"kind": "fixgw"}),
               ("dropcopy", {"kind": "fixgw"}),
