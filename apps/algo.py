@@ -4,7 +4,6 @@ from __future__ import annotations
 from algo.container import AlgoContainer
 from sequencer.messages import TAG_OF_CLASS, DayStart
 from sequencer.record import Record
-from sequencer.rights import TABLE_TYPES, SourceGuard
 
 from .runtime import MachineApp
 
@@ -18,20 +17,11 @@ class AlgoApp(MachineApp):
     def __init__(self, **settings):
         super().__init__()
         self.box = AlgoContainer(**settings)
-        self.machine = self.box
-        self._wanted = frozenset(TAG_OF_CLASS[t] for t in AlgoContainer._handlers)
-        self.guard = SourceGuard()     # who may send what, as the stream says (sequencer/rights.py)
+        self.watch(self.box)
 
     def on_message(self, rec: Record) -> None:
-        if rec.type in TABLE_TYPES:
-            self.guard.observe(rec)
-        if rec.type in self._wanted:
-            if not self.guard.allows(rec):
-                self._emit([self.guard.alert(rec)])
-                return
-            self._emit(self.box.handle(rec.msg, rec.ts, rec.seq))
-            if rec.type == _DAY_START:
-                self.schedule_close(rec)   # strategies stop at the close, as the OMS cancels back
+        if self.feed(rec) and rec.type == _DAY_START:
+            self.schedule_close(rec)   # strategies stop at the close, as the OMS cancels back
 
     def on_timer(self, token) -> None:
         if token == self.EOD:

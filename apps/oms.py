@@ -4,7 +4,6 @@ from __future__ import annotations
 from oms.manager import OrderManager
 from sequencer.messages import TAG_OF_CLASS, DayStart
 from sequencer.record import Record
-from sequencer.rights import TABLE_TYPES, SourceGuard
 
 from .runtime import MachineApp
 
@@ -18,20 +17,10 @@ class OmsApp(MachineApp):
     def __init__(self):
         super().__init__()
         self.om = OrderManager()
-        self.machine = self.om
-        # decode only what the OMS handles: most of the stream (quotes for other apps, clocks) is skipped by tag
-        self._wanted = frozenset(TAG_OF_CLASS[t] for t in OrderManager._handlers)
-        self.guard = SourceGuard()     # who may send what, as the stream says (sequencer/rights.py)
+        self.watch(self.om)
 
     def on_message(self, rec: Record) -> None:
-        if rec.type in TABLE_TYPES:
-            self.guard.observe(rec)
-        if rec.type in self._wanted:
-            if not self.guard.allows(rec):
-                self._emit([self.guard.alert(rec)])
-                return
-            self._emit(self.om.handle(rec.msg, rec.ts, rec.seq))
-        elif rec.type == _DAY_START:
+        if not self.feed(rec) and rec.type == _DAY_START:
             self.schedule_close(rec)
 
     def on_timer(self, token) -> None:

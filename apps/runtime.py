@@ -199,6 +199,29 @@ class MachineApp(App):
     machine = None
     EOD = ("eod",)   # the timer token of the market close
 
+    def watch(self, machine) -> None:
+        """Set the machine, the record types it handles (only those are decoded and fed; the rest of the stream is
+        skipped by tag) and the source guard: who may send what, as the stream says (sequencer/rights.py)."""
+        from sequencer.messages import TAG_OF_CLASS
+        from sequencer.rights import SourceGuard
+        self.machine = machine
+        self._wanted = frozenset(TAG_OF_CLASS[t] for t in type(machine)._handlers)
+        self.guard = SourceGuard()
+
+    def feed(self, rec) -> bool:
+        """Give the machine ``rec`` if it handles that type and the source may send it (an alert and nothing else
+        if it may not); True if the machine took it."""
+        from sequencer.rights import TABLE_TYPES
+        if rec.type in TABLE_TYPES:
+            self.guard.observe(rec)
+        if rec.type not in self._wanted:
+            return False
+        if not self.guard.allows(rec):
+            self._emit([self.guard.alert(rec)])
+            return False
+        self._emit(self.machine.handle(rec.msg, rec.ts, rec.seq))
+        return True
+
     def schedule_close(self, rec) -> None:
         """On the day's DayStart: a timer at the market close, on sequenced time (``on_close`` then runs)."""
         if rec.msg.close_ns:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from refdata.load import load_dir
 from refdata.publish import messages as refdata_messages
 from oms.risk import open_limits
-from sequencer import messages as M
 
 from .algo import AlgoApp
 from .memory import MemoryCluster
