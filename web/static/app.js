@@ -53,7 +53,13 @@ document.getElementById("search").addEventListener("input", e => {
   for (const g of Object.values(grids)) g.setGridOption("quickFilterText", e.target.value);
 });
 const known = {orders: new Set(), positions: new Set(), alerts: new Set()};
+// what bench/web.py reads: rows applied, and for each changed order row the delay from its sequenced time to now
+window.seqtradeStats = {rows: 0, delaysMs: []};
 function apply(tables, snapshot) {
+  if (!snapshot && tables.orders) {
+    const now = Date.now();
+    for (const r of tables.orders) if (r.updated) window.seqtradeStats.delaysMs.push(now - r.updated / 1e6);
+  }
   for (const [name, rows] of Object.entries(tables)) {
     const g = grids[name];
     if (!g) continue;
@@ -65,6 +71,7 @@ function apply(tables, snapshot) {
       else { add.push(r); known[name].add(r.id); }
     }
     g.applyTransactionAsync({add, update, remove});
+    window.seqtradeStats.rows += add.length + update.length + remove.length;
   }
   counts();
 }
