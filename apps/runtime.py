@@ -18,6 +18,7 @@ import heapq
 
 from sequencer import messages
 from sequencer.record import Record
+from sequencer.rights import TABLE_TYPES, SourceGuard
 
 
 class DeterminismError(Exception):
@@ -202,16 +203,13 @@ class MachineApp(App):
     def watch(self, machine) -> None:
         """Set the machine, the record types it handles (only those are decoded and fed; the rest of the stream is
         skipped by tag) and the source guard: who may send what, as the stream says (sequencer/rights.py)."""
-        from sequencer.messages import TAG_OF_CLASS
-        from sequencer.rights import SourceGuard
         self.machine = machine
-        self._wanted = frozenset(TAG_OF_CLASS[t] for t in type(machine)._handlers)
+        self._wanted = frozenset(messages.TAG_OF_CLASS[t] for t in type(machine)._handlers)
         self.guard = SourceGuard()
 
     def feed(self, rec) -> bool:
         """Give the machine ``rec`` if it handles that type and the source may send it (an alert and nothing else
         if it may not); True if the machine took it."""
-        from sequencer.rights import TABLE_TYPES
         if rec.type in TABLE_TYPES:
             self.guard.observe(rec)
         if rec.type not in self._wanted:

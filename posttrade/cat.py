@@ -162,8 +162,8 @@ class Builder:
             r["price"] = px(n.px)
         r.update({"quantity": n.qty, "orderType": ORDER_TYPE[n.ord_type], "timeInForce": _tif(n.tif, self.day),
                   "tradingSession": "REG"})
-        if _handling(n.strategy, n.tif):
-            r["handlingInstructions"] = _handling(n.strategy, n.tif)
+        if handling := _handling(n.strategy, n.tif):
+            r["handlingInstructions"] = handling
         r.update({"custDspIntrFlag": False})
         if r["type"] == "MEOA":
             r.update({"isoInd": "NA", "solicitationFlag": False})
@@ -193,8 +193,8 @@ class Builder:
                           "orderType": ORDER_TYPE.get(er.ord_type, "LMT"), "timeInForce": _tif(n.tif, self.day),
                           "tradingSession": "REG", "isoInd": "NA", "custDspIntrFlag": False,
                           "representativeInd": "N"})
-                if _handling(n.strategy, n.tif):
-                    m["handlingInstructions"] = _handling(n.strategy, n.tif)
+                if handling := _handling(n.strategy, n.tif):
+                    m["handlingInstructions"] = handling
                 qty = er.order_qty
                 yield ts, m
             elif er.exec_type in ("4", "C"):
@@ -223,8 +223,8 @@ class Builder:
         r.update({"quantity": ch.qty, "orderType": ORDER_TYPE[ch.ord_type], "timeInForce": _tif(ch.tif, self.day),
                   "tradingSession": "REG", "affiliateFlag": False, "isoInd": "NA", "routeRejectedFlag": rejected,
                   "dupROIDCond": False, "multiLegInd": False})
-        if _handling("", ch.tif):
-            r["handlingInstructions"] = _handling("", ch.tif)
+        if handling := _handling("", ch.tif):
+            r["handlingInstructions"] = handling
         yield c.ts, r
         # the venue gateway's ClOrdIDs: the child id, then child.N for the N-th cancel or replace it sent
         sent, routed, qty, cum, cancel_asked, replace_id = 0, ch.child_id, ch.qty, 0, False, ""
