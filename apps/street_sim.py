@@ -110,6 +110,8 @@ class SimStreetApp(App):
         for e in events:
             kind = e[0]
             if kind == "quote":
+                for other in self.venues.values():   # each venue protects the others' quotes (Reg NMS)
+                    other.on_away_quote(v.venue, e[1], e[2], e[4])
                 nbbo = self.nbbo.update(e[1], v.venue, e[2:])
                 if self.subscribed.get(e[1]):
                     self.submit(M.Quote(e[1], v.venue, *e[2:]))

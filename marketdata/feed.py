@@ -9,6 +9,7 @@ monotonic clock when it was sent, so a subscriber on the same host can measure f
 subscriber first gets the current top of every symbol."""
 from __future__ import annotations
 
+import asyncio
 import struct
 
 import msgspec
@@ -55,3 +56,29 @@ class FeedReader:
         if i:
             del buf[:i]
         return out
+
+
+async def follow(venue: str, host: str, port: int, on_update, log) -> None:
+    """Read a venue's feed for as long as the task runs, calling ``on_update(venue, update)`` for each update;
+    reconnect with backoff (0.1 s doubling to 2 s) when the venue is not there, and start clean after a broken
+    update (the venue sends its tops again to a new subscriber)."""
+    delay = 0.1
+    while True:
+        try:
+            r, w = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            continue
+        log(f"{venue} feed connected {host}:{port}")
+        delay, fr = 0.1, FeedReader()
+        try:
+            while data := await r.read(262144):
+                for u in fr.feed(data):
+                    on_update(venue, u)
+        except FeedError as e:
+            log(f"{venue} feed: {e}; reconnecting")
+        except OSError:
+            pass
+        w.close()
+        log(f"{venue} feed lost; reconnecting")

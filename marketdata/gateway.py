@@ -18,7 +18,7 @@ from sequencer import messages as M
 from sequencer.client import connect
 
 from .consolidate import Consolidator, Conflator
-from .feed import FeedError, FeedReader
+from .feed import follow
 
 _MD_SUBSCRIBE = M.TAG_OF_CLASS[M.MdSubscribe]
 BUSY_BYTES = 256 * 1024          # above this much unsent to the sequencer, hold updates (and conflate)
@@ -96,33 +96,13 @@ class MarketDataGateway:
             self.q.trade(sym, M.SymbolStatus(sym, bool(u[4])))  # like a trade: never conflated away
         self._schedule_flush()
 
-    async def _feed(self, venue: str, host: str, port: int, stop: asyncio.Event) -> None:
-        delay = 0.1
-        while not stop.is_set():
-            try:
-                r, w = await asyncio.open_connection(host, port)
-            except OSError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            _log(f"{venue} feed connected {host}:{port}")
-            delay, fr = 0.1, FeedReader()
-            try:
-                while data := await r.read(262144):
-                    for u in fr.feed(data):
-                        self.on_update(venue, u)
-            except FeedError as e:   # drop the connection and start clean: the venue resends its tops
-                _log(f"{venue} feed: {e}; reconnecting")
-            w.close()
-            _log(f"{venue} feed lost; reconnecting")
-
     async def run(self, stop: asyncio.Event) -> None:
         self.conn, welcome = await connect(self.host, self.port, self.name, self.password,
                                            on_records=self._on_records)
         self.sseq = welcome.last_source_seq
         self.conn.subscribe(1)
         _log(f"connected to the sequencer ({welcome.trading_day}); {len(self.feeds)} venue feeds")
-        tasks = [asyncio.create_task(self._feed(v, h, p, stop)) for v, (h, p) in self.feeds.items()]
+        tasks = [asyncio.create_task(follow(v, h, p, self.on_update, _log)) for v, (h, p) in self.feeds.items()]
         await stop.wait()
         for t in tasks:
             t.cancel()

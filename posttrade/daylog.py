@@ -65,7 +65,9 @@ class DayLog:
         self.cancel_rejects: list[tuple[int, M.CancelReject]] = []
         self.children: dict[str, Child] = {}
         self.nbbo: dict[str, list] = {}                    # symbol -> [(ts, bid_px, ask_px)]
+        self.venue_quotes: dict[str, dict[str, list]] = {}  # symbol -> venue -> [(ts, seq, bid_px, ask_px)]
         self.trades: dict[str, list] = {}                  # symbol -> [(ts, px, qty, venue)]
+        self.prints: dict[tuple, list] = {}                # (symbol, venue, px, qty) -> [(seq, ts)] of feed prints
         self.clock: list[tuple[int, M.ClockSample]] = []
         self.fix_rejects: list[tuple[int, M.FixReject]] = []
         self.alerts: list[tuple[int, M.Msg]] = []          # ChildRefused, AlgoPause, OmsAlert
@@ -91,8 +93,12 @@ class DayLog:
         if t is M.Quote:
             if m.venue == "":
                 self.nbbo.setdefault(m.symbol, []).append((ts, self._seq, m.bid_px, m.ask_px))
+            else:
+                self.venue_quotes.setdefault(m.symbol, {}).setdefault(m.venue, []).append(
+                    (ts, self._seq, m.bid_px, m.ask_px))
         elif t is M.Trade:
             self.trades.setdefault(m.symbol, []).append((ts, m.px, m.qty, m.venue))
+            self.prints.setdefault((m.symbol, m.venue, m.px, m.qty), []).append((self._seq, ts))
         elif t is M.ChildNewRequest:
             self._asked[m.child_id] = (ts, self._seq)
         elif t is M.ChildOrder:
@@ -154,6 +160,35 @@ class DayLog:
         i = bisect.bisect_right(q, (ts, float("inf") if seq is None else seq, 0, 0)) - 1
         return (q[i][2], q[i][3]) if i >= 0 else None
 
+
+    def away_at(self, symbol: str, venue: str, ts: int, seq: int | None = None) -> tuple[int, int] | None:
+        """The best bid and ask displayed by the venues other than ``venue`` (their protected quotes) as last sequenced
+        before ``ts`` / ``seq``; 0 for a side no other venue shows; None before any other venue has quoted."""
+        bids, asks, seen = [], [], False
+        key = (ts, float("inf") if seq is None else seq, 0, 0)
+        for v, q in sorted(self.venue_quotes.get(symbol, {}).items()):
+            i = -1 if v == venue else bisect.bisect_right(q, key) - 1
+            if i < 0:
+                continue
+            seen = True
+            if q[i][2]:
+                bids.append(q[i][2])
+            if q[i][3]:
+                asks.append(q[i][3])
+        return (max(bids, default=0), min(asks, default=0)) if seen else None
+
+    def print_of(self, symbol: str, venue: str, px: int, qty: int, seq: int, taken: set) -> tuple[int, int] | None:
+        """``(seq, ts)`` of the venue's feed print of a fill sequenced at ``seq``: the latest print of that price and
+        quantity on that venue before it, not already ``taken`` by another fill. A venue's feed reaches the stream
+        sooner than its FIX report does, so the print places the execution in the market as it happened."""
+        cands = self.prints.get((symbol, venue, px, qty), ())
+        i = bisect.bisect_left(cands, (seq,)) - 1
+        while i >= 0 and cands[i] in taken:
+            i -= 1
+        if i < 0:
+            return None
+        taken.add(cands[i])
+        return cands[i]
 
     def nbbo_after(self, symbol: str, ts: int) -> tuple[int, int] | None:
         """The first NBBO sequenced after ``ts`` (market data starts when an app subscribes, which an order causes)."""

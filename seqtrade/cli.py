@@ -356,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     vn.add_argument("--md-port", type=int, help="default: venues.csv md_port (0 = any free port)")
     vn.add_argument("--admin-port", type=int, default=0)
     vn.add_argument("--no-liquidity", action="store_true", help="no background agents (tests)")
+    vn.add_argument("--away", action="append", metavar="VENUE=HOST:PORT",
+                    help="another venue's market data feed, for its protected quote (default: every other venue in "
+                         "the reference data, at its md_port)")
+    vn.add_argument("--no-away", action="store_true", help="protect no other venue's quote (a venue on its own)")
     vn.set_defaults(fn=cmd_venue)
 
     mg = sub.add_parser("mdgw", help="run the market data gateway (venue feeds to sequenced quotes and trades)")

@@ -43,6 +43,8 @@ class VenueServer:
         self.sim = VenueSim(venue_id, specs, seed, curve_fn(c.open_s, c.bin_s, c.weights_bp), len(rd.venues),
                             liquidity)
         self.entry = FixOrderEntry(self.sim)
+        # the other venues' feeds, for their protected quotes (Reg NMS): from the reference data unless given
+        self.away = {v: (r["fix_host"], r["md_port"]) for v, r in rd.venues.items() if v != venue_id}
         self.acceptor = Acceptor([SessionConfig(begin, venue_id, s) for s in self.ref["sessions"]], self._on_app,
                                  log=_log)
         h, m, *sec = [int(x) for x in clock_start.split(":")]
@@ -104,6 +106,10 @@ class VenueServer:
                     server.subscribers.remove(self.transport)
         return FeedProto()
 
+    def _on_away(self, venue: str, u: list) -> None:
+        if u[0] == "Q":
+            self.sim.on_away_quote(venue, u[3], u[4], u[6])
+
     # -- operations ---------------------------------------------------------------------------------------------
     async def _admin(self, reader, writer):
         while line := await reader.readline():
@@ -161,11 +167,13 @@ class VenueServer:
         if ready:
             ready(ports)
         task = asyncio.create_task(self._stepper())
+        away = [asyncio.create_task(feed.follow(v, h, p, self._on_away, _log)) for v, (h, p) in self.away.items()]
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        task.cancel()
+        for t in (task, *away):
+            t.cancel()
         _log(f"{self.sim.venue} stopping: {self.entry.fills} fills to FIX clients, {self.entry.filled_qty} shares")
 
 
@@ -176,6 +184,14 @@ def run(a) -> int:
         host, _, port = a.clock_from.rpartition(":")
         clock = SequencedClock(host or "127.0.0.1", int(port))
     srv = VenueServer(a.id, a.refdata, a.seed, a.speed, a.clock_start, a.step_ms, a.begin, not a.no_liquidity, clock)
+    for spec in a.away or []:
+        venue, _, addr = spec.partition("=")
+        host, _, port = addr.rpartition(":")
+        if not venue or not port.isdigit():
+            raise ValueError(f"--away {spec!r} must look like VENUE=HOST:PORT")
+        srv.away[venue] = (host or "127.0.0.1", int(port))
+    if a.no_away:
+        srv.away = {}
     fix_port = a.fix_port if a.fix_port is not None else srv.ref["fix_port"]
     md_port = a.md_port if a.md_port is not None else srv.ref["md_port"]
     asyncio.run(srv.serve(a.host, fix_port, md_port, a.admin_port))

@@ -10,6 +10,12 @@ Background liquidity, per symbol, every ``step``:
   volume through the day has the curve's U shape (each venue gets ``1 / n_venues`` of the symbol's ADV). Each is an
   IOC limited at the fair touch, the best price every venue of the seed displays: it takes what this venue has there
   or better and does not sweep deeper through another venue's better quote (Rule 611: the rest would be routed).
+
+Other venues' quotes (``on_away_quote``, from their feeds or, in one process, from their sims) are protected, as a Reg
+NMS exchange treats them: nothing here executes at a price worse than the best price another venue displays (an
+incoming order trades up to that price and an IOC's rest is cancelled; a day order's rest is displayed one tick
+short of it, "price to comply"), and nobody here displays a quote that locks or crosses it (Rule 610). Without
+away quotes (a lone venue, or before its peers' feeds connect) only the fair touch limits the flow.
 """
 from __future__ import annotations
 
@@ -70,6 +76,7 @@ class VenueSim:
         self.by_key: dict = {}             # caller key -> our oid
         self.mm: dict = {s.symbol: {} for s in specs}   # symbol -> {oid: None}: the market makers' resting orders
         self.tops: dict = {}
+        self.away: dict = {s.symbol: {} for s in specs}  # symbol -> other venue -> (bid_px, ask_px) it displays
         self.events: list = []
         self._n = 0
 
@@ -99,9 +106,14 @@ class VenueSim:
         self.clients[oid] = c = _Client(key, symbol, side, qty, px)
         self.by_key[key] = oid
         out.append(("ack", key, oid))
-        fills = (book.market(oid, side, qty) if ord_type == OrdType.MARKET else
-                 book.limit(oid, side, px, qty, ioc=tif == TimeInForce.IMMEDIATE_OR_CANCEL,
-                            fok=tif == TimeInForce.FILL_OR_KILL))
+        market = ord_type == OrdType.MARKET
+        cap = self.trade_limit(symbol, side, None if market else px)
+        if market and cap is None:
+            fills = book.market(oid, side, qty)
+        elif market or tif in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL):
+            fills = book.limit(oid, side, cap, qty, ioc=True, fok=tif == TimeInForce.FILL_OR_KILL)
+        else:
+            fills = self._limit_and_rest(book, oid, side, px, cap, qty)
         self._fills(symbol, fills)
         if oid not in book.orders and c.cum < c.qty:   # IOC, FOK or market remainder
             self._close(oid, "canceled", "not filled in full at once (FOK)" if tif == TimeInForce.FILL_OR_KILL else
@@ -134,7 +146,11 @@ class VenueSim:
             out.append(("cancel_reject", key, f"new quantity {qty} is not above the filled {c.cum}"))
             return out
         try:
-            fills = book.replace(oid, qty - c.cum, px)
+            shown = self.display_price(c.symbol, c.side, px)
+            fills = book.replace(oid, qty - c.cum, px if shown == px else self.trade_limit(c.symbol, c.side, px))
+            o = book.orders.get(oid)
+            if o is not None and o.px != shown:     # what did not trade is displayed short of the away quote
+                book.replace(oid, o.qty, shown)
         except BookError as e:
             out.append(("cancel_reject", key, str(e)))
             return out
@@ -145,6 +161,49 @@ class VenueSim:
         self._fills(c.symbol, fills)
         self._quote(c.symbol)
         return out
+
+    # -- the protected quotes of other venues (Reg NMS Rules 610 and 611) -----------------------------------------
+    def on_away_quote(self, venue: str, symbol: str, bid_px: int, ask_px: int) -> None:
+        """What another venue displays now (0: nothing on that side)."""
+        if venue != self.venue and symbol in self.away:
+            self.away[symbol][venue] = (bid_px, ask_px)
+
+    def protected(self, symbol: str, side: int) -> int | None:
+        """The best price another venue displays on the side an order of ``side`` would trade against: the lowest
+        away ask for a buy, the highest away bid for a sell; None if no other venue shows that side."""
+        quotes = self.away.get(symbol)
+        if not quotes:
+            return None
+        if side == BUY:
+            return min((a for _, a in quotes.values() if a), default=None)
+        return max((b for b, _ in quotes.values() if b), default=None)
+
+    def trade_limit(self, symbol: str, side: int, px: int | None) -> int | None:
+        """The worst price an order of ``side`` limited at ``px`` (None: a market order) may trade at here: its own
+        limit or the protected away quote, whichever is better for it (Rule 611: no trade-through)."""
+        prot = self.protected(symbol, side)
+        if prot is None or px is None:
+            return prot if px is None else px
+        return min(px, prot) if side == BUY else max(px, prot)
+
+    def display_price(self, symbol: str, side: int, px: int) -> int:
+        """Where an order of ``side`` at ``px`` may rest without locking or crossing another venue's quote (Rule
+        610): its own price, or one tick short of the away quote ("price to comply")."""
+        prot = self.protected(symbol, side)
+        if prot is None or (px < prot if side == BUY else px > prot):
+            return px
+        return prot - self.specs[symbol].tick if side == BUY else prot + self.specs[symbol].tick
+
+    def _limit_and_rest(self, book: Book, oid, side: int, px: int, cap: int, qty: int) -> list:
+        """A day limit order: trade up to ``cap`` (no trade-through), then rest what is left at its display price."""
+        shown = self.display_price(book.symbol, side, px)
+        if shown == px:
+            return book.limit(oid, side, px, qty)
+        fills = book.limit(oid, side, cap, qty, ioc=True)
+        left = qty - sum(f[3] for f in fills)
+        if left and shown > 0:
+            fills += book.limit(oid, side, shown, left)
+        return fills
 
     def rekey(self, old_key, new_key) -> None:
         """The order goes by a new key from now on (a FIX replace gives it a new ClOrdID)."""
@@ -210,17 +269,31 @@ class VenueSim:
             if o is None:
                 del mine[oid]
             elif (o.side == BUY and not bid0 - DEPTH_LEVELS * tick < o.px <= bid0) or \
-                    (o.side == SELL and not ask0 <= o.px < ask0 + DEPTH_LEVELS * tick):
+                    (o.side == SELL and not ask0 <= o.px < ask0 + DEPTH_LEVELS * tick) or \
+                    self.display_price(s.symbol, o.side, o.px) != o.px:   # now locks or crosses another venue
                 book.cancel(oid)
                 del mine[oid]
+        # arbitrage: a client order resting through the fair touch (left behind by a move) is taken at once, at its
+        # own price, as a real market's fastest traders would; never through another venue's quote
+        for side, px in ((SELL, ask0), (BUY, bid0)):
+            px = self.trade_limit(s.symbol, side, px)
+            opp = book.best_bid() if side == SELL else book.best_ask()
+            if opp is None or px <= 0 or (opp < px if side == SELL else opp > px):
+                continue
+            if n := book.crossing_qty(side, px, 1 << 60):
+                self._fills(s.symbol, book.limit(self._oid(), side, px, -(-n // s.lot) * s.lot, ioc=True))
         have = {(o.side, o.px) for o in map(book.orders.get, mine)}
         size = max(s.avg_depth // (DEPTH_LEVELS * self.n_venues), 1)
         for lvl in range(DEPTH_LEVELS):
             for side, px in ((BUY, bid0 - lvl * tick), (SELL, ask0 + lvl * tick)):
+                # never lock or cross a quote, here or at another venue (Rule 610): such a level is posted one tick
+                # short of it instead, so the market stays two-sided
                 other = book.best_ask() if side == BUY else book.best_bid()
                 if other is not None and (px >= other if side == BUY else px <= other):
-                    continue    # a quote that locks or crosses what rests here is not displayed (Rule 610)
+                    px = other - tick if side == BUY else other + tick
+                px = self.display_price(s.symbol, side, px)
                 if (side, px) not in have and px > 0:
+                    have.add((side, px))     # levels pushed to the same price make one quote, not several
                     oid = self._oid()
                     qty = max(int(size * rng.uniform(0.5, 1.5)) // s.lot, 1) * s.lot
                     self._fills(s.symbol, book.limit(oid, side, px, qty))
@@ -231,7 +304,7 @@ class VenueSim:
         for _ in range(_poisson(rng, rate)):
             side = BUY if rng.random() < 0.5 else SELL
             qty = max(int(rng.expovariate(1 / s.avg_trade_size)) // s.lot, 1) * s.lot
-            px = ask0 if side == BUY else bid0      # the protected quote: no sweep through it
+            px = self.trade_limit(s.symbol, side, ask0 if side == BUY else bid0)  # no sweep through any quote
             if px > 0:
                 self._fills(s.symbol, book.limit(self._oid(), side, px, qty, ioc=True))
 
