@@ -365,13 +365,37 @@ class AlgoContainer:
             self.cancel(c)
         self._out.append(M.AlgoPause(p.order_id, code, text))
 
+    def _desk_pause(self, m: M.DeskPause, seq):
+        """The desk pauses a parent (its children are taken back, the client told) or resumes it: a new instance of
+        its strategy works what is left from now to its end time, as after a bust reopens a parent."""
+        p = self.parents.get(m.order_id)
+        if p is None or p.done or p.ending:
+            self._out.append(M.OmsAlert("DESK_PAUSE_REFUSED", f"{m.user} asked to {'pause' if m.pause else 'resume'} "
+                                                              f"{m.order_id}, which the algo is not working",
+                                        m.order_id))
+            return
+        why = f"by the desk ({m.user}){': ' + m.text if m.text else ''}"
+        if m.pause:
+            self._pause(p, "DESK_PAUSE", f"paused {why}")
+            return
+        if not p.paused:
+            return
+        cls = self.strategies_by_name.get(p.strategy)
+        if cls is None:
+            return
+        p.paused = ""
+        self.strategies[p.order_id] = cls(Context(self, p))
+        self._out.append(M.AlgoResume(p.order_id, f"resumed {why}"))
+        if p.started:
+            self._call(p, "on_start")
+
     _handlers = {
         M.DayStart: _ref, M.Venue: _ref, M.VolumeCurve: _ref, M.RefTable: _ref, M.RefDataReady: _ref,
         M.Security: _security, M.Quote: _quote, M.Trade: _trade, M.SymbolStatus: _status,
         M.VenueSession: _session, M.NewOrder: _new_order, M.ParentUpdate: _parent_update, M.EndOfDay: _end_of_day,
         M.ChildRefused: _child_refused, M.VenueAck: _venue_ack, M.VenueFill: _venue_fill,
         M.VenueReject: _venue_closed, M.VenueCanceled: _venue_closed, M.VenueReplaced: _venue_replaced,
-        M.VenueCancelReject: _venue_cancel_reject,
+        M.VenueCancelReject: _venue_cancel_reject, M.DeskPause: _desk_pause,
     }
 
 

@@ -263,6 +263,18 @@ class OrderManager:
             return
         self._end(p, "desk", f"canceled by the desk ({m.user}){': ' + m.text if m.text else ''}")
 
+    def _desk_cancel_all(self, m: M.DeskCancelAll):
+        """A person on the desk cancels every open order of a client (or of one symbol): each ends Canceled (children
+        first) as a desk cancel would, and an alert records who cancelled how many."""
+        hit = [p for p in self.parents.values() if p.client == m.client and not p.done
+               and (not m.symbol or p.symbol == m.symbol)]
+        self._out.append(M.OmsAlert("DESK_CANCEL_ALL", f"{m.user} cancelled all {len(hit)} open orders of {m.client}"
+                                                       f"{' in ' + m.symbol if m.symbol else ''}"
+                                                       f"{': ' + m.text if m.text else ''}"))
+        for p in hit:
+            self._end(p, "desk", f"canceled by the desk ({m.user}): all of {m.client}'s orders"
+                                 f"{': ' + m.text if m.text else ''}")
+
     def _dont_know_trade(self, m: M.DontKnowTrade):
         """A client does not recognise an execution we reported: nothing changes on the order (a DK is settled by
         people); the desk gets an alert naming the order, the execution and the client's reason."""
@@ -466,6 +478,11 @@ class OrderManager:
         # FIX has no "paused" status: an unsolicited Restated report with the reason tells the client, status kept;
         # ExecRestatementReason 4 "broker option": the broker's algo stopped working it
         self._report(p, S.ET_RESTATED, text=f"algo paused ({m.code}): {m.text}", restated=RESTATED_BROKER_OPTION)
+
+    def _algo_resume(self, m: M.AlgoResume):
+        p = self.parents.get(m.parent_id)
+        if p is not None and not p.done:
+            self._report(p, S.ET_RESTATED, text=f"algo resumed: {m.text}", restated=RESTATED_BROKER_OPTION)
 
     def _algo_end(self, m: M.AlgoEnd):
         p = self.parents.get(m.parent_id)
@@ -673,12 +690,13 @@ class OrderManager:
         M.NewOrder: _new_order, M.CancelRequest: _cancel_request, M.ReplaceRequest: _replace_request,
         M.StatusRequest: _status_request, M.MassCancelRequest: _mass_cancel,
         M.CancelOnDisconnect: _cancel_on_disconnect, M.DontKnowTrade: _dont_know_trade, M.DeskCancel: _desk_cancel,
+        M.DeskCancelAll: _desk_cancel_all,
         M.ChildNewRequest: _child_new, M.ChildCancelRequest: _child_cancel, M.ChildReplaceRequest: _child_replace,
         M.VenueAck: _venue_ack, M.VenueFill: _venue_fill, M.VenueReject: _venue_reject,
         M.VenueCanceled: _venue_canceled, M.VenueReplaced: _venue_replaced,
         M.VenueCancelReject: _venue_cancel_reject, M.VenueSession: _venue_session,
         M.VenueTradeCorrection: _trade_correction, M.VenueOrderStatus: _venue_order_status,
-        M.AlgoPause: _algo_pause, M.AlgoEnd: _algo_end,
+        M.AlgoPause: _algo_pause, M.AlgoResume: _algo_resume, M.AlgoEnd: _algo_end,
     }
 
 

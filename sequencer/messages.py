@@ -175,6 +175,24 @@ class DeskCancel(Msg, tag=107):
     text: str = ""
 
 
+class DeskCancelAll(Msg, tag=108):
+    """A person on the desk cancels every open order of a client (or of one of its symbols) from the screen: each ends
+    Canceled as a ``DeskCancel`` would, and an alert says how many, under the user's name."""
+    user: str
+    client: str
+    symbol: str = ""
+    text: str = ""
+
+
+class DeskPause(Msg, tag=109):
+    """A person on the desk pauses (``pause`` true) or resumes an algo order from the screen: the algo container stops
+    working it and takes its children back, or works it again from now; the client is told either way."""
+    user: str
+    order_id: str
+    pause: bool
+    text: str = ""
+
+
 class MassCancelRequest(Msg, tag=104):
     """A client's OrderMassCancelRequest (FIX 4.4 35=q): every open order of the client (``scope`` "7"), or of one
     symbol ("1", MassCancelRequestType 530)."""
@@ -376,6 +394,12 @@ class AlgoPause(Msg, tag=221):
     """The algo container stopped working a parent (a strategy broke a rule or raised): the OMS tells the client."""
     parent_id: str
     code: str
+    text: str
+
+
+class AlgoResume(Msg, tag=223):
+    """The algo container works a paused parent again (the desk resumed it): the OMS tells the client."""
+    parent_id: str
     text: str
 
 
@@ -584,12 +608,13 @@ class Blob(Msg, tag=903):
 ALL_TYPES: tuple[type[Msg], ...] = (
     Clock, ClockSample, DayStart, SourceRights,
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, CancelOnDisconnect, DontKnowTrade, DeskCancel,
+    DeskCancelAll, DeskPause,
     ExecReport,
     CancelReject,
     MassCancelReport,
     ChildNewRequest, ChildCancelRequest, ChildReplaceRequest, ChildOrder, ChildCancel, ChildReplace, ChildRefused, ParentUpdate,
     ChildStatusRequest, VenueOrderStatus,
-    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd,
+    VenueAck, VenueFill, VenueReject, VenueCanceled, VenueReplaced, VenueCancelReject, VenueSession, VenueTradeCorrection, OmsAlert, AlgoPause, AlgoEnd, AlgoResume,
     FixSessionMark, FixReject,
     Security, Venue, VolumeCurve, RefTable, RefDataReady, Quote, Trade, SymbolStatus, MdSubscribe, RiskLimits, KillSwitch, EndOfDay,
     PositionUpdate, AccountPnl,

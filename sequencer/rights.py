@@ -14,14 +14,15 @@ the cluster file says the process is, and an app that is none of these may only 
 
 ==================  ===============================================================================================
 oms                 execution reports, cancel rejects, child orders/cancels/replaces, child refusals, alerts
-algo                child requests, algo pauses/ends, market data subscriptions, alerts
+algo                child requests, algo pauses/resumes/ends, market data subscriptions, alerts
 client-gateway      client orders, cancels, replaces, status requests, FIX business rejects, its session marks
 venue-gateway       venue acks, fills, rejects, cancels, replaces, cancel rejects, session up/down, alerts, marks
 marketdata          quotes, trades, symbol status
 positions           position updates and account P&L (the positions app), alerts
 refdata             securities, venues, volume curves, extra tables, reference data ready, risk limits
 operator            the kill switch, risk limits, notes
-desk                the screen's actions: desk cancels and the kill switch, each naming the user (the web gateway)
+desk                the screen's actions, each naming the user: desk cancels (one order or all of a client's), algo
+                    pause and resume, the kill switch; market data subscriptions for what is viewed (the web gateway)
 sample              ping, pong, notes, blobs (the demo's and tests' sample apps)
 reader              nothing: subscribe only
 ==================  ===============================================================================================
@@ -36,8 +37,8 @@ SEQUENCER_ONLY = frozenset(M.TAG_OF_CLASS[t] for t in (M.Clock, M.ClockSample, M
 _ROLES = {
     "oms": (M.ExecReport, M.CancelReject, M.MassCancelReport, M.ChildOrder, M.ChildCancel, M.ChildReplace,
             M.ChildRefused, M.ParentUpdate, M.ChildStatusRequest, M.OmsAlert),
-    "algo": (M.ChildNewRequest, M.ChildCancelRequest, M.ChildReplaceRequest, M.AlgoPause, M.AlgoEnd, M.MdSubscribe,
-             M.OmsAlert),
+    "algo": (M.ChildNewRequest, M.ChildCancelRequest, M.ChildReplaceRequest, M.AlgoPause, M.AlgoEnd, M.AlgoResume,
+             M.MdSubscribe, M.OmsAlert),
     "client-gateway": (M.NewOrder, M.CancelRequest, M.ReplaceRequest, M.StatusRequest, M.MassCancelRequest,
                        M.CancelOnDisconnect, M.DontKnowTrade,
                        M.FixReject,
@@ -48,7 +49,7 @@ _ROLES = {
     "positions": (M.PositionUpdate, M.AccountPnl, M.OmsAlert),
     "refdata": (M.Security, M.Venue, M.VolumeCurve, M.RefTable, M.RefDataReady, M.RiskLimits),
     "operator": (M.KillSwitch, M.RiskLimits, M.Note),
-    "desk": (M.DeskCancel, M.KillSwitch, M.Note),
+    "desk": (M.DeskCancel, M.DeskCancelAll, M.DeskPause, M.KillSwitch, M.MdSubscribe, M.Note),
     "sample": (M.Ping, M.Pong, M.Note, M.Blob),
     "reader": (),
 }

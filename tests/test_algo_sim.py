@@ -178,3 +178,28 @@ def test_ioc_and_fok_orders_execute_at_once_against_the_simulated_venues_and_nev
         assert huge.status == "4" and huge.cum_qty == 0 and huge.children == []   # no venue shows 5m: nothing sent
     finally:
         c.close()
+
+
+def test_the_desk_pauses_an_algo_order_and_resumes_it_and_the_client_is_told_each_time(tmp_path):
+    c = SimCluster(str(tmp_path / "pause"), "refdata/sample", seed=5)
+    c.run_until(c.at("09:31"))
+    c.inject("client", M.NewOrder("C1", "PZ", "AAPL", "1", QTY, "1", 0, "0", strategy="VWAP", end_ns=c.at("10:31")))
+    c.run_until(c.at("09:40"))
+    oid = next(p.order_id for p in c.algo.box.parents.values() if p.cl_ord_id == "PZ")
+    c.inject("web", M.DeskPause("alice", oid, True, "client wants to wait"))
+    c.run_until(c.at("09:41"))
+    paused_at = c.now
+    c.run_until(c.at("09:50"))
+    sent = [r for r in c.history(1) if type(r.msg) is M.ChildNewRequest and r.msg.parent_id == oid]
+    assert sent and all(r.ts < paused_at for r in sent), "no child while paused"
+    assert not c.algo.box.open_children(c.algo.box.parents[oid])
+    cum_paused = c.algo.box.parents[oid].cum_qty
+    c.inject("web", M.DeskPause("alice", oid, False))
+    c.run_until(c.at("10:35"))
+    p = c.algo.box.parents[oid]
+    assert p.cum_qty > cum_paused and p.done, (cum_paused, p.cum_qty, p.status)
+    texts = [r.msg.text for r in c.history(1) if type(r.msg) is M.ExecReport and r.msg.order_id == oid
+             and r.msg.exec_type == "D"]
+    assert any("paused by the desk (alice): client wants to wait" in t for t in texts), texts
+    assert any("resumed by the desk (alice)" in t for t in texts), texts
+    c.close()

@@ -10,11 +10,11 @@ def test_tags_are_unique_and_stable():
     # Changing a tag breaks every log ever written: this list only grows.
     assert {c.__name__: c.__struct_config__.tag for c in M.ALL_TYPES} == {
         "Clock": 1, "SourceRights": 4, "ClockSample": 2, "DayStart": 3, "NewOrder": 100, "CancelRequest": 101, "ReplaceRequest": 102,
-        "StatusRequest": 103, "MassCancelRequest": 104, "CancelOnDisconnect": 105, "DontKnowTrade": 106, "DeskCancel": 107, "MassCancelReport": 112, "ExecReport": 110, "CancelReject": 111, "ChildNewRequest": 200,
+        "StatusRequest": 103, "MassCancelRequest": 104, "CancelOnDisconnect": 105, "DontKnowTrade": 106, "DeskCancel": 107, "DeskCancelAll": 108, "DeskPause": 109, "MassCancelReport": 112, "ExecReport": 110, "CancelReject": 111, "ChildNewRequest": 200,
         "ChildCancelRequest": 201, "ChildReplaceRequest": 202, "ChildOrder": 203, "ChildCancel": 204,
         "ChildReplace": 205, "ChildRefused": 206, "ParentUpdate": 207, "PositionUpdate": 270, "AccountPnl": 271, "ChildStatusRequest": 208, "VenueOrderStatus": 218, "VenueAck": 210, "VenueFill": 211, "VenueReject": 212,
         "VenueCanceled": 213, "VenueReplaced": 214, "VenueCancelReject": 215, "VenueSession": 216, "VenueTradeCorrection": 217, "OmsAlert": 220,
-        "AlgoPause": 221, "AlgoEnd": 222, "FixSessionMark": 230, "FixReject": 231, "MdSubscribe": 263,
+        "AlgoPause": 221, "AlgoEnd": 222, "AlgoResume": 223, "FixSessionMark": 230, "FixReject": 231, "MdSubscribe": 263,
         "Security": 250, "Venue": 251, "VolumeCurve": 252, "RefTable": 253, "RefDataReady": 254,
         "Quote": 260, "Trade": 261, "SymbolStatus": 262, "RiskLimits": 300, "KillSwitch": 301,
         "EndOfDay": 302, "Ping": 900, "Pong": 901, "Note": 902, "Blob": 903}

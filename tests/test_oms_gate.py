@@ -392,3 +392,15 @@ def test_a_desk_cancel_ends_the_order_and_names_the_user():
     assert (er.exec_type, er.text) == ("4", "canceled by the desk (alice): client called")
     [alert] = h.send(M.DeskCancel("bob", a))
     assert alert.code == "DESK_CANCEL_REFUSED" and "bob" in alert.text and "canceled" in alert.text
+
+
+def test_a_desk_cancel_all_ends_every_open_order_of_that_client_only_and_records_who():
+    h = Harness()
+    a1, a2 = working_parent(h, cl="a1", client="acme"), working_parent(h, cl="a2", client="acme")
+    b = working_parent(h, cl="b", client="beta")
+    got = h.send(M.DeskCancelAll("alice", "acme", text="client called"))
+    alerts = [m for m in got if isinstance(m, M.OmsAlert)]
+    assert [a.code for a in alerts] == ["DESK_CANCEL_ALL"] and "alice" in alerts[0].text and "2" in alerts[0].text
+    assert sorted((e.order_id, e.exec_type) for e in h.ers(got)) == sorted([(a1, "4"), (a2, "4")])
+    assert all("alice" in e.text for e in h.ers(got))
+    assert not h.om.parents[b].done
