@@ -104,7 +104,7 @@ def main() -> int:
     c.app("web", role="desk")
     users = os.path.join(d, "users.toml")
     with open(users, "w") as f:
-        f.write(f'[users.desk]\npassword_hash = "{hash_password("bench")}"\nclients = ["*"]\nroles = ["trader"]\n')
+        f.write(f'[users.desk]\npassword_hash = "{hash_password("bench")}"\ndesk = "all"\nroles = ["trader"]\n')
     c.start_sequencer()
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -57,6 +57,15 @@ def run(c: Cluster) -> int:
             except ConfigError as e:
                 print(f"seqtrade cluster check: error: {e}")
                 return 2
+        if p.kind == "web":        # the screen's rules, its users and their desks
+            from web import permissions, users
+            try:
+                rules = permissions.load(c.path)
+                permissions.check_desks(rules, users.load(c.at(p.users)), c.at(p.users))
+                permissions.server_context(rules, c.path)
+            except (ConfigError, ValueError) as e:
+                print(f"seqtrade cluster check: error: {e}")
+                return 2
     found = warnings(c)
     for w in found:
         print(f"warning: {w}")

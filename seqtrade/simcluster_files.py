@@ -54,6 +54,12 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     text += toml_table("[fixgw.dropcopy]", {"kind": "client", "listen": f"127.0.0.1:{drop_port}"})
     text += toml_table("[[fixgw.dropcopy.sessions]]", {"target": "DROP1", "sender": "SEQTRADE", "begin": "FIX.4.4",
                                                       "role": "dropcopy", "heartbeat_s": 10})
+    # the desk's screen: who sees which clients, and which roles may do what (web/permissions.py)
+    for desk, clients in DEMO_DESKS.items():
+        text += toml_table(f"[screen.desks.{desk}]", {"clients": clients})
+    text += toml_table("[screen.rights]", {"cancel": ["trader", "risk"], "cancel_all": ["trader", "risk"],
+                                           "pause": ["trader", "risk"], "resume": ["trader", "risk"],
+                                           "kill": ["risk"], "release": ["risk"]})
     procs = [("sequencer", {"kind": "sequencer"}), ("oms", {"kind": "app"}), ("algo", {"kind": "app"}),
              ("positions", {"kind": "app"})]
     procs += [(f"venue_{v.lower()}", {"kind": "venue", "venue": v, "seed": 7, "begin": "FIX.4.4"}) for v in VENUES]
@@ -73,16 +79,18 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     return path
 
 
-# the demo's screen users: a trader per client desk, a risk manager and a supervisor (passwords: demo-NAME)
-DEMO_USERS = {"alice": (["CLIENT1"], ["trader"]), "bob": (["CLIENT2"], ["trader"]), "rita": (["*"], ["risk"]),
-              "sam": (["*"], ["supervisor"])}
+# the demo's screen users: a trader per client desk, a risk manager and a supervisor (passwords: demo-NAME); the
+# desks and what each role may do are in the cluster file's [screen]
+DEMO_USERS = {"alice": ("desk1", ["trader"]), "bob": ("desk2", ["trader"]), "rita": ("all", ["risk"]),
+              "sam": ("all", ["supervisor"])}
+DEMO_DESKS = {"desk1": ["CLIENT1"], "desk2": ["CLIENT2"]}
 
 
 def write_demo_users(path: str) -> None:
     from sequencer.secrets import hash_password
     text = "# the simulated day's screen users; each password is demo-NAME\n"
-    for name, (clients, roles) in DEMO_USERS.items():
-        text += toml_table(f"[users.{name}]", {"password_hash": hash_password(f"demo-{name}"), "clients": clients,
+    for name, (desk, roles) in DEMO_USERS.items():
+        text += toml_table(f"[users.{name}]", {"password_hash": hash_password(f"demo-{name}"), "desk": desk,
                                                "roles": roles})
     with open(path, "w") as f:
         f.write(text)

@@ -157,11 +157,11 @@ def load(path: str) -> SequencerConfig:
 def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerConfig:
     cfg = SequencerConfig(path=path)
     # the cluster file also has the operations sections (seqtrade/clusterconfig.py reads them)
-    unknown = sorted(set(data) - {"sequencer", "apps", "fixgw", "cluster", "hosts", "process", "risk", "firm"})
+    unknown = sorted(set(data) - {"sequencer", "apps", "fixgw", "cluster", "hosts", "process", "risk", "firm", "screen"})
     if unknown:
         raise ConfigError(path, find_line(text, unknown[0], "\0"),
                           f"unknown section [{unknown[0]}] (known: [sequencer], [apps.NAME], [fixgw.NAME], [cluster], "
-                          f"[hosts.NAME], [process.NAME], [risk.CLIENT], [firm])")
+                          f"[hosts.NAME], [process.NAME], [risk.CLIENT], [firm], [screen])")
     seq = data.get("sequencer", {})
     _check(text, path, "sequencer", seq, _SEQ_KEYS)
     for k, v in seq.items():

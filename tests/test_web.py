@@ -34,25 +34,42 @@ def users_file(path: str) -> str:
     with open(path, "w") as f:
         f.write(f"""[users.alice]
 password_hash = "{hash_password('alice-pw')}"
-clients = ["CLIENT1"]
+desk = "desk1"
 roles = ["trader"]
 
 [users.bob]
 password_hash = "{hash_password('bob-pw')}"
-clients = ["CLIENT2"]
+desk = "desk2"
 roles = ["trader"]
 
 [users.rita]
 password_hash = "{hash_password('rita-pw')}"
-clients = ["*"]
+desk = "all"
 roles = ["risk"]
 
 [users.sam]
 password_hash = "{hash_password('sam-pw')}"
-clients = ["CLIENT1"]
+desk = "desk1"
 roles = ["supervisor"]
 """)
     return path
+
+
+# the cluster file's rules for the screen: which desk sees which clients, and which roles may do what
+SCREEN = """
+[screen.desks.desk1]
+clients = ["CLIENT1"]
+
+[screen.desks.desk2]
+clients = ["CLIENT2"]
+
+[screen.rights]
+cancel = ["trader", "risk"]
+pause = ["trader"]
+resume = ["trader"]
+kill = ["risk"]
+release = ["risk"]
+"""
 
 
 def er(order_id, cl, client, cum, status, exec_type, last=0):
@@ -69,6 +86,8 @@ def desk(tmp_path_factory):
     c.app("clientgw", role="client-gateway")
     c.app("positions", role="positions")
     c.app("web", role="desk")
+    c.app("venuegw", role="venue-gateway")
+    c.extra = SCREEN
     c.start_sequencer()
     port = free_port()
     try:
@@ -148,13 +167,86 @@ def test_actions_are_checked_against_the_user_and_sequenced_with_the_name(desk):
     run = asyncio.run
     assert run(act("bob", "bob-pw", {"action": "cancel", "orderId": "O9"}))["text"] == "no such order on your desk"
     assert run(act("sam", "sam-pw", {"action": "cancel", "orderId": "O9"}))["text"] == \
-        "a supervisor's screen is read-only"
-    assert run(act("bob", "bob-pw", {"action": "kill", "client": "*"}))["text"] == "the kill switch needs the risk role"
+        "cancel needs the role trader or risk; you have supervisor"
+    assert run(act("bob", "bob-pw", {"action": "kill", "client": "*"}))["text"] == \
+        "kill needs the role risk; you have trader"
+    assert run(act("rita", "rita-pw", {"action": "pause", "orderId": "O9"}))["text"] == \
+        "pause needs the role trader; you have risk"                  # the rules in the cluster file, not defaults
+    assert run(act("alice", "alice-pw", {"action": "cancel_all", "client": "CLIENT2"}))["text"] == \
+        "CLIENT2 is not on your desk"
+    assert run(act("alice", "alice-pw", {"action": "cancel_all", "client": "CLIENT1", "text": "eod"}))["ok"]
+    assert run(act("alice", "alice-pw", {"action": "pause", "orderId": "O9"}))["ok"]
+    [ca] = on_the_log(c, lambda r: type(r.msg) is M.DeskCancelAll)
+    assert (ca.source, ca.msg.user, ca.msg.client, ca.msg.text) == ("web", "alice", "CLIENT1", "eod")
+    [pz] = on_the_log(c, lambda r: type(r.msg) is M.DeskPause)
+    assert (pz.msg.user, pz.msg.order_id, pz.msg.pause) == ("alice", "O9", True)
     assert run(act("rita", "rita-pw", {"action": "kill", "client": "*"}))["ok"]
     [kill] = on_the_log(c, lambda r: type(r.msg) is M.KillSwitch)
     assert (kill.source, kill.msg.client, kill.msg.active, kill.msg.text) == ("web", "*", True,
                                                                            "kill by rita from the screen")
     assert not on_the_log(c, lambda r: type(r.msg) is M.DeskCancel and r.msg.user in ("sam",), timeout=0.5)
+
+
+def test_watching_an_order_sends_its_children_and_schedule_and_asks_for_its_market_data_once(desk):
+    c, base = desk
+    c.submit("oms", M.ChildOrder("O9.1", "O9", "XNAS", "AAPL", "1", 300, "2", 100 * PX, "0"))
+    c.submit("venuegw", M.VenueAck("O9.1", "X-1"), M.VenueFill("O9.1", "E1", 300, 100 * PX, "2"))
+
+    async def watch(user, password, order_id, n=1):
+        import aiohttp
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            await s.post(base + "/login", data={"user": user, "password": password}, allow_redirects=False)
+            async with s.ws_connect(base.replace("http", "ws") + "/ws") as ws:
+                await ws.send_str(json.dumps({"action": "watch", "orderId": order_id}))
+                while True:
+                    m = json.loads((await ws.receive(timeout=10)).data)
+                    if m["type"] in ("detail", "actionResult"):
+                        return m
+    assert asyncio.run(watch("bob", "bob-pw", "O9"))["text"] == "no such order on your desk"
+    assert not on_the_log(c, lambda r: type(r.msg) is M.MdSubscribe, timeout=0.5)   # nobody has looked yet
+    d = asyncio.run(watch("sam", "sam-pw", "O9"))                 # a supervisor may look
+    assert d["type"] == "detail" and d["orderId"] == "O9"
+    assert [(k["id"], k["venue"], k["cumQty"], k["status"]) for k in d["children"]] == \
+        [("O9.1", "XNAS", 300, "Filled")]
+    assert d["executed"] and d["executed"][-1][1] == 300
+    asyncio.run(watch("alice", "alice-pw", "O9"))
+    subs = on_the_log(c, lambda r: type(r.msg) is M.MdSubscribe)
+    assert [(r.source, r.msg.symbol) for r in subs] == [("web", "AAPL")]   # once, when someone first looked
+
+
+def test_the_screen_on_tls(desk, tmp_path):
+    import shutil as sh
+    import ssl
+    import subprocess
+    if sh.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    c, _ = desk
+    cert, key = str(tmp_path / "web.crt"), str(tmp_path / "web.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    cfg = str(tmp_path / "tls.toml")
+    with open(c.config) as f, open(cfg, "w") as out:
+        out.write(f.read().replace("[screen.rights]", f'[screen]\ntls_cert = "{cert}"\ntls_key = "{key}"\n\n'
+                                                       f'[screen.rights]'))
+    port = free_port()
+    c.start("webtls", "web", "--config", cfg, "--name", "web", "--users", users_file(str(tmp_path / "u.toml")),
+            "--listen", f"127.0.0.1:{port}", wait_port=port)
+
+    async def fetch():
+        import aiohttp
+        ctx = ssl.create_default_context(cafile=cert)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            async with s.post(f"https://127.0.0.1:{port}/login", data={"user": "alice", "password": "alice-pw"},
+                              allow_redirects=False, ssl=ctx) as r:
+                assert r.status == 302 and "Secure" in r.headers["Set-Cookie"]
+            with pytest.raises(aiohttp.ClientError):
+                async with s.get(f"http://127.0.0.1:{port}/login") as r:
+                    await r.read()
+    try:
+        asyncio.run(fetch())
+    finally:
+        c.stop("webtls")
 
 
 def test_the_blotter_in_a_real_browser(desk):
@@ -198,6 +290,22 @@ def test_the_blotter_in_a_real_browser(desk):
             bob.wait_for_selector("#result[data-ok='1']", timeout=10_000)
             assert on_the_log(c, lambda r: type(r.msg) is M.DeskCancel and r.source == "web"
                               and (r.msg.user, r.msg.order_id) == ("bob", "O10"))
+            # alice opens her order: its child orders and its executed quantity on the chart
+            row.click()
+            alice.locator("#childrenGrid .ag-row", has_text="O9.1").wait_for(timeout=10_000)
+            alice.wait_for_selector("#executedLine", state="attached", timeout=10_000)
+            assert alice.locator("#executedLine").get_attribute("points").strip()
+            # right-click: the menu offers what her role may do (the cluster file's rules), and pause is sequenced
+            row.click(button="right")
+            alice.wait_for_selector("#menu:not([hidden])", timeout=5_000)
+            offered = alice.locator("#menu div").evaluate_all("els => els.map(e => e.dataset.action)")
+            assert "pause" in offered and "kill" not in offered, offered
+            paused = len(on_the_log(c, lambda r: type(r.msg) is M.DeskPause, timeout=0.2))
+            alice.locator("#menu div[data-action='pause']").click()
+            alice.wait_for_selector("#result[data-ok='1']", timeout=10_000)
+            assert len(on_the_log(c, lambda r: type(r.msg) is M.DeskPause and r.msg.user == "alice"
+                                  and r.msg.order_id == "O9" and r.msg.pause)) == paused + 1
+            alice.screenshot(path=os.path.join(os.environ.get("SCREENSHOT_DIR", c.dir), "desk.png"))
             c.stop("web")                                            # the gateway goes away: the screen says so
             alice.locator("#stale").wait_for(state="visible", timeout=10_000)
         finally:

@@ -1,14 +1,20 @@
-"""``seqtrade web``: the desk's screen. A reader of the stream (``[apps.NAME]`` credentials, role reader) keeps the
+"""``seqtrade web``: the desk's screen. A reader of the stream (``[apps.NAME]`` credentials, role desk) keeps the
 desk's view (``web/view.py``) and serves it with aiohttp: a sign-in page, the screen (``web/static``: AG Grid
 Community, installed from the npm registry into ``web/node_modules`` at set-up), and a WebSocket that sends each
 signed-in browser a snapshot of the rows it may see, then the changed rows every ``BATCH_S`` (never a flood), and a
 heartbeat with the stream's head and clock every second, from which the screen shows a stale-data warning.
 
-Actions from the screen, each checked against the user before anything is sent, then sequenced with the user's name
-(the app needs the ``desk`` role): cancel an order of the desk's (``DeskCancel``: traders and risk, not supervisors),
-and the kill switch for a client of the desk or, with ``*`` clients, the firm, on and off (``KillSwitch``: the risk
-role only). A refused action is answered and logged. Not deterministic and not in the replay: a gateway, like the FIX
-gateways."""
+Every message both ways is checked against the cluster file's ``[screen]`` rules (``web/permissions.py``): rows go
+only to users of the desk they belong to; actions need a role the rules allow and an order or client of the user's
+desk. Allowed actions are sequenced with the user's name: cancel an order (``DeskCancel``), cancel all of a client's
+(``DeskCancelAll``), pause or resume an algo order (``DeskPause``), the kill switch for a client or, from a desk of
+every client, the firm (``KillSwitch``). A refused action is answered and logged.
+
+Listening: a browser watching an order gets its children, executed quantity against its schedule, and its symbol's
+NBBO; market data for a symbol nobody subscribed yet is asked for (a sequenced ``MdSubscribe``) only then.
+
+TLS (``[screen] tls_cert``/``tls_key``) serves the screen on HTTPS, with the session cookie marked Secure. Not
+deterministic and not in the replay: a gateway, like the FIX gateways."""
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +28,7 @@ from aiohttp import WSMsgType, web
 from sequencer import messages as M
 from sequencer.client import connect
 
+from . import permissions as P
 from . import users as U
 from .view import DeskView, visible
 
@@ -34,12 +41,15 @@ COOKIE = "seqtrade_session"
 
 
 class WebGateway:
-    def __init__(self, name: str, password: str, host: str, port: int, users: dict[str, U.User]):
+    def __init__(self, name: str, password: str, host: str, port: int, users: dict[str, U.User],
+                 rules: P.Rules | None = None, secure: bool = False):
         self.name, self.password, self.seq_host, self.seq_port = name, password, host, port
-        self.users = users
+        self.users, self.rules, self.secure = users, rules or P.from_dict({}), secure
         self.view = DeskView()
         self.sessions: dict[str, tuple[U.User, float]] = {}        # token -> (user, expiry, monotonic)
         self.sockets: dict[web.WebSocketResponse, U.User] = {}
+        self.watching: dict[web.WebSocketResponse, tuple[str, int]] = {}   # -> (order id, executed points sent)
+        self.md_asked: set[str] = set()
         self.conn = None
         self.connected = False
         self.source_seq = 0
@@ -79,17 +89,39 @@ class WebGateway:
             hb = now - beat >= 1.0
             if hb:
                 beat = now
+            detail, market = self.view.detail_changed, self.view.market_changed
+            self.view.detail_changed, self.view.market_changed = {}, {}
             for ws, user in list(self.sockets.items()):
-                mine = {t: [r for r in rows if r.get("deleted") or visible(r, user.clients)]
+                clients = self.clients(user)
+                mine = {t: [r for r in rows if r.get("deleted") or visible(r, clients)]
                         for t, rows in changes.items()}
                 mine = {t: rows for t, rows in mine.items() if rows}
                 try:
                     if mine:
                         await ws.send_str(json.dumps({"type": "delta", "tables": mine}))
+                    if ws in self.watching:
+                        await self._detail_delta(ws, detail, market)
                     if hb:
                         await ws.send_str(json.dumps(self._heartbeat()))
                 except (ConnectionError, RuntimeError):
                     self.sockets.pop(ws, None)
+                    self.watching.pop(ws, None)
+
+    async def _detail_delta(self, ws, detail: dict, market: dict) -> None:
+        """What changed for the order this browser watches: its children, new executed points, its market."""
+        order_id, sent = self.watching[ws]
+        row = self.view.tables["orders"].get(order_id, {})
+        kids = self.view.children.get(order_id, {})
+        changed = [kids[c] for c in detail.get(order_id, ()) if c in kids]
+        executed = self.view.executed.get(order_id, [])
+        quote = self.view.nbbo.get(row.get("symbol", "")) if row.get("symbol") in market else None
+        if changed or len(executed) > sent or quote:
+            self.watching[ws] = (order_id, len(executed))
+            await ws.send_str(json.dumps({"type": "detailDelta", "orderId": order_id, "children": changed,
+                                          "executed": executed[sent:], "market": quote}))
+
+    def clients(self, user: U.User) -> tuple[str, ...]:
+        return self.rules.desks.get(user.desk, ())
 
     def _heartbeat(self) -> dict:
         return {"type": "heartbeat", "headSeq": self.view.head_seq, "clockNs": self.view.clock_ns,
@@ -119,7 +151,7 @@ class WebGateway:
         token = token_source.token_urlsafe(32)
         self.sessions[token] = (user, time.monotonic() + SESSION_S)
         resp = web.HTTPFound("/")
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=SESSION_S)
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=SESSION_S, secure=self.secure)
         print(f"web: {user.name} signed in", flush=True)
         raise resp
 
@@ -127,7 +159,8 @@ class WebGateway:
         user = self._user(request)
         if user is None:
             raise web.HTTPUnauthorized()
-        return web.json_response({"user": user.name, "clients": list(user.clients), "roles": list(user.roles)})
+        return web.json_response({"user": user.name, "desk": user.desk, "clients": list(self.clients(user)),
+                                  "roles": list(user.roles), "actions": self.rules.actions(user.roles)})
 
     async def ag_grid(self, request):
         if not os.path.exists(AG_GRID):
@@ -141,7 +174,8 @@ class WebGateway:
             raise web.HTTPUnauthorized()
         ws = web.WebSocketResponse(heartbeat=10.0)
         await ws.prepare(request)
-        snap = {t: [r for r in rows.values() if visible(r, user.clients)] for t, rows in self.view.tables.items()}
+        snap = {t: [r for r in rows.values() if visible(r, self.clients(user))]
+                for t, rows in self.view.tables.items()}
         await ws.send_str(json.dumps({"type": "snapshot", "user": user.name, "tables": snap}))
         await ws.send_str(json.dumps(self._heartbeat()))
         self.sockets[ws] = user
@@ -150,48 +184,75 @@ class WebGateway:
                 if msg.type == WSMsgType.ERROR:
                     break
                 if msg.type == WSMsgType.TEXT:
-                    await ws.send_str(json.dumps(self.action(user, msg.data)))
+                    await ws.send_str(json.dumps(self.action(user, msg.data, ws)))
         finally:
             self.sockets.pop(ws, None)
+            self.watching.pop(ws, None)
         return ws
 
     # -- actions --------------------------------------------------------------------------------------------------
-    def action(self, user: U.User, text: str) -> dict:
-        """One action from the screen: checked against the user, then sequenced with the user's name."""
+    def action(self, user: U.User, text: str, ws=None) -> dict:
+        """One message from a browser: checked against the user and the rules, then (an action) sequenced with the
+        user's name, or (a watch) answered with the order's detail."""
         try:
             a = json.loads(text)
             kind = a["action"]
         except (ValueError, KeyError, TypeError):
             return {"type": "actionResult", "ok": False, "text": "not an action"}
-        why, msg = self._check(user, kind, a)
+        why, msg = self._check(user, str(kind), a)
         if why:
             print(f"web: refused {kind} by {user.name}: {why}", flush=True)
             return {"type": "actionResult", "ok": False, "action": kind, "text": why}
+        if kind == "watch":
+            order_id = msg
+            symbol = self.view.tables["orders"][order_id]["symbol"]
+            if symbol not in self.view.subscribed and symbol not in self.md_asked:
+                if self._submit(M.MdSubscribe(symbol, self.name)):   # listening: market data once someone looks
+                    self.md_asked.add(symbol)
+            if ws is not None:
+                self.watching[ws] = (order_id, len(self.view.executed.get(order_id, [])))
+            return self.view.detail(order_id)
         if not self.connected or self.conn is None:
             return {"type": "actionResult", "ok": False, "action": kind, "text": "not connected to the stream"}
-        self.source_seq += 1
-        self.conn.submit(self.source_seq, M.tag_of(msg), M.encode(msg))
-        self.conn.flush()
+        self._submit(msg)
         print(f"web: {user.name}: {kind} {a.get('orderId') or a.get('client', '')}", flush=True)
         return {"type": "actionResult", "ok": True, "action": kind, "text": "sent"}
 
+    def _submit(self, msg) -> bool:
+        if not self.connected or self.conn is None:
+            return False
+        self.source_seq += 1
+        self.conn.submit(self.source_seq, M.tag_of(msg), M.encode(msg))
+        self.conn.flush()
+        return True
+
     def _check(self, user: U.User, kind: str, a: dict):
-        if kind == "cancel":
-            if not {"trader", "risk"} & set(user.roles):
-                return "a supervisor's screen is read-only", None
+        """``(why refused, what to send)``: the user's role must allow the action, and its order or client must be
+        on the user's desk."""
+        if kind not in self.rules.rights:
+            return f"unknown action {kind!r}", None
+        if not self.rules.may(user.roles, kind):
+            return (f"{kind} needs the role {' or '.join(self.rules.rights[kind]) or '(nobody)'}; you have "
+                    f"{', '.join(user.roles)}"), None
+        clients = self.clients(user)
+        text = str(a.get("text", ""))[:100]
+        if kind in ("watch", "cancel", "pause", "resume"):
             row = self.view.tables["orders"].get(str(a.get("orderId", "")))
-            if row is None or not visible(row, user.clients):
+            if row is None or not visible(row, clients):
                 return "no such order on your desk", None
-            return "", M.DeskCancel(user.name, row["id"], str(a.get("text", ""))[:100])
-        if kind in ("kill", "release"):
-            if "risk" not in user.roles:
-                return "the kill switch needs the risk role", None
-            client = str(a.get("client", ""))
-            if client == "*" and "*" not in user.clients or client != "*" and not visible({"client": client},
-                                                                                          user.clients):
-                return f"{client or 'no client'} is not on your desk", None
-            return "", M.KillSwitch(client, kind == "kill", kind == "kill", f"{kind} by {user.name} from the screen")
-        return f"unknown action {kind!r}", None
+            if kind == "watch":
+                return "", row["id"]
+            if kind == "cancel":
+                return "", M.DeskCancel(user.name, row["id"], text)
+            return "", M.DeskPause(user.name, row["id"], kind == "pause", text)
+        client = str(a.get("client", ""))
+        if client == "*" and "*" not in clients or client != "*" and not visible({"client": client}, clients):
+            return f"{client or 'no client'} is not on your desk", None
+        if kind == "cancel_all":
+            if client == "*":
+                return "cancel all needs one client", None
+            return "", M.DeskCancelAll(user.name, client, str(a.get("symbol", ""))[:12], text)
+        return "", M.KillSwitch(client, kind == "kill", kind == "kill", f"{kind} by {user.name} from the screen")
 
     def app(self) -> web.Application:
         a = web.Application()
@@ -214,11 +275,15 @@ def run(config_path: str, name: str, users_path: str, listen: str) -> int:
         cfg = load(config_path)
         app = app_config(cfg, name, "the web gateway's credentials")
         users = U.load(users_path)
-    except (ConfigError, U.UsersError) as e:
+        rules = P.load(config_path)
+        P.check_desks(rules, users, users_path)
+        ssl_ctx = P.server_context(rules, config_path)
+    except (ConfigError, ValueError) as e:
         print(f"seqtrade web: {e}", flush=True)
         return 2
     host, _, port = listen.rpartition(":")
-    gw = WebGateway(name, app.password, cfg.host, cfg.port, users)
-    print(f"web: the desk's screen on http://{host}:{port}/ ({len(users)} users)", flush=True)
-    web.run_app(gw.app(), host=host, port=int(port), print=None, access_log=None)
+    gw = WebGateway(name, app.password, cfg.host, cfg.port, users, rules, secure=ssl_ctx is not None)
+    print(f"web: the desk's screen on {'https' if ssl_ctx else 'http'}://{host}:{port}/ ({len(users)} users)",
+          flush=True)
+    web.run_app(gw.app(), host=host, port=int(port), print=None, access_log=None, ssl_context=ssl_ctx)
     return 0

@@ -1,6 +1,7 @@
 """The screen's users: a TOML file of ``[users.NAME]`` tables, each with ``password_hash`` (scrypt, from
-``seqtrade secret hash``), ``clients`` (the desk's clients or accounts it may see; ["*"] for all) and ``roles``
-(trader, risk, supervisor). Sessions expire; a mistake in the file names the file and the user."""
+``seqtrade secret hash``), ``desk`` (a desk of the cluster file's ``[screen.desks]``: what the user may see) and
+``roles`` (trader, risk, supervisor: what the user may do, by the cluster file's ``[screen.rights]``; see
+``web/permissions.py``). Sessions expire; a mistake in the file names the file and the user."""
 from __future__ import annotations
 
 import tomllib
@@ -8,14 +9,14 @@ from dataclasses import dataclass
 
 from sequencer import secrets
 
-ROLES = ("trader", "risk", "supervisor")
+from .permissions import ROLES
 
 
 @dataclass(frozen=True)
 class User:
     name: str
     password_hash: str
-    clients: tuple[str, ...]
+    desk: str
     roles: tuple[str, ...]
 
 
@@ -38,13 +39,13 @@ def load(path: str) -> dict[str, User]:
             secrets.check_hash_format(u["password_hash"])
         except secrets.SecretError as e:
             raise UsersError(f"{where}: {e}") from None
-        clients, roles = u.get("clients", []), u.get("roles", ["trader"])
-        if not clients or not all(isinstance(c, str) for c in clients):
-            raise UsersError(f"{where} needs clients = [...] (the desk's clients, or [\"*\"])")
+        desk, roles = u.get("desk"), u.get("roles", ["trader"])
+        if not isinstance(desk, str) or not desk:
+            raise UsersError(f"{where} needs desk = \"<a desk of the cluster file's [screen.desks]>\"")
         bad = [r for r in roles if r not in ROLES]
         if bad:
             raise UsersError(f"{where}: unknown role {bad[0]!r} (known: {', '.join(ROLES)})")
-        out[name] = User(name, u["password_hash"], tuple(clients), tuple(roles))
+        out[name] = User(name, u["password_hash"], desk, tuple(roles))
     if not out:
         raise UsersError(f"{path}: no [users.NAME]")
     return out
