@@ -17,6 +17,11 @@ def cmd_sequencer(a) -> int:
         cfg.port = a.port
     if a.data_dir:
         cfg.data_dir = a.data_dir
+    if a.node:      # one node of a primary and standbys elected through etcd
+        from sequencer import ha, tls
+        app = cfg.apps.get(cfg.ha.replication_app) if cfg.ha else None
+        tls.use_client(cfg, app)
+        return asyncio.run(ha.run_node(cfg, a.node))
     asyncio.run(server.serve_forever(cfg))
     return 0
 
@@ -282,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=True, help="TOML file with [sequencer] and [apps.NAME] sections")
     s.add_argument("--port", type=int, help="override the configured port")
     s.add_argument("--data-dir", help="override the configured data directory")
+    s.add_argument("--node", help="run as this [sequencer.ha.nodes.NAME]: a standby until elected primary through "
+                                  "etcd (sequencer/ha.py)")
     s.set_defaults(fn=cmd_sequencer)
 
     lg = sub.add_parser("log", help="read a day's log").add_subparsers(dest="logcmd", required=True)

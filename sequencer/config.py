@@ -63,6 +63,25 @@ class AppConfig:
 
 
 @dataclass
+class HaNode:
+    name: str
+    host: str
+    port: int
+    data_dir: str
+
+
+@dataclass
+class HaConfig:
+    """``[sequencer.ha]``: a primary and hot standbys elected through etcd (sequencer/ha.py)."""
+    etcd: list = field(default_factory=list)           # "host:port" of each etcd member
+    key: str = "/seqtrade/leader"                      # the election key (one per cluster)
+    lease_s: float = 2.0                               # a primary that cannot renew within this stops sequencing
+    sync_standbys: int = 1                             # standbys that must have a batch on disk before it is published
+    replication_app: str = "replication"               # the [apps.NAME] standbys authenticate as (role standby)
+    nodes: dict = field(default_factory=dict)          # name -> HaNode
+
+
+@dataclass
 class SequencerConfig:
     host: str = "127.0.0.1"
     port: int = 7700
@@ -82,14 +101,26 @@ class SequencerConfig:
     tls_key: str = ""
     tls_ca: str = ""
     apps: dict = field(default_factory=dict)  # name -> AppConfig
+    ha: HaConfig | None = None
     path: str = "<defaults>"
+
+    def addresses(self) -> list[tuple[str, int]]:
+        """Every address a sequencer of this cluster may answer on: the primary's, then each HA node's."""
+        out = [(self.host, self.port)]
+        for n in (self.ha.nodes.values() if self.ha else ()):
+            if (n.host, n.port) not in out:
+                out.append((n.host, n.port))
+        return out
 
 
 _SEQ_KEYS = {"host": str, "port": int, "data_dir": str, "trading_day": str, "fsync": str,
              "fsync_interval_ms": int, "clock_interval_ms": int, "clock_speed": (int, float), "clock_start": str,
              "market_open": str, "market_close": str,
              "max_subscriber_lag_bytes": int, "validate_payloads": bool, "clock_sample_s": (int, float),
-             "tls_cert": str, "tls_key": str, "tls_ca": str}
+             "tls_cert": str, "tls_key": str, "tls_ca": str, "ha": dict}
+_HA_KEYS = {"etcd": list, "key": str, "lease_s": (int, float), "sync_standbys": int, "replication_app": str,
+            "nodes": dict}
+_NODE_KEYS = {"host": str, "port": int, "data_dir": str}
 _APP_KEYS = {"password": str, "class": str, "params": dict, "snapshot_dir": str, "snapshot_every": int,
              "role": (str, list), "password_hash": str, "secret_file": str, "tls_cert": str, "tls_key": str}
 
@@ -165,7 +196,10 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
     seq = data.get("sequencer", {})
     _check(text, path, "sequencer", seq, _SEQ_KEYS)
     for k, v in seq.items():
-        setattr(cfg, k, v)
+        if k != "ha":
+            setattr(cfg, k, v)
+    if "ha" in seq:
+        cfg.ha = _ha(seq["ha"], path, text)
     if cfg.fsync not in ("batch", "interval", "never"):
         raise ConfigError(path, find_line(text, "sequencer", "fsync"),
                           f"fsync must be \"batch\", \"interval\" or \"never\", not {cfg.fsync!r}")
@@ -221,6 +255,43 @@ def from_dict(data: dict, path: str = "<config>", text: str = "") -> SequencerCo
     return cfg
 
 
+def _ha(h: dict, path: str, text: str) -> HaConfig:
+    _check(text, path, "sequencer.ha", h, _HA_KEYS)
+
+    def err(table, key, msg):
+        return ConfigError(path, find_line(text, table, key), f"[{table}] {msg}")
+    ha = HaConfig(**{k: v for k, v in h.items() if k != "nodes"})
+    if not ha.etcd or not all(isinstance(e, str) and re.fullmatch(r"[\w.\-]+:\d+", e) for e in ha.etcd):
+        raise err("sequencer.ha", "etcd", "etcd must list the etcd members as \"host:port\"")
+    if ha.lease_s <= 0:
+        raise err("sequencer.ha", "lease_s", "lease_s must be positive")
+    for name, n in sorted(h.get("nodes", {}).items()):
+        table = f"sequencer.ha.nodes.{name}"
+        if not isinstance(n, dict) or not n.get("port"):
+            raise err(table, "port", "a node needs host, port and data_dir")
+        _check(text, path, table, n, _NODE_KEYS)
+        ha.nodes[name] = HaNode(name, n.get("host", "127.0.0.1"), n["port"], n.get("data_dir", f"data-{name}"))
+    if len(ha.nodes) < 2:
+        raise err("sequencer.ha", "nodes", "HA needs at least two [sequencer.ha.nodes.NAME]")
+    if not 0 <= ha.sync_standbys < len(ha.nodes):
+        raise err("sequencer.ha", "sync_standbys", f"sync_standbys must be 0..{len(ha.nodes) - 1} (the standbys "
+                                                   f"there are)")
+    return ha
+
+
+def for_node(cfg: SequencerConfig, node: str) -> SequencerConfig:
+    """The config of one HA node: its own address and data directory (relative to the cluster file's)."""
+    import dataclasses
+    import os
+    if cfg.ha is None or node not in cfg.ha.nodes:
+        raise ConfigError(cfg.path, None, f"no [sequencer.ha.nodes.{node}] "
+                                          f"({', '.join(cfg.ha.nodes) if cfg.ha else 'no [sequencer.ha]'})")
+    n = cfg.ha.nodes[node]
+    data = n.data_dir if os.path.isabs(n.data_dir) else os.path.join(os.path.dirname(os.path.abspath(cfg.path)),
+                                                                      n.data_dir)
+    return dataclasses.replace(cfg, host=n.host, port=n.port, data_dir=data)
+
+
 def app_config(cfg: SequencerConfig, name: str, what: str = "the app's credentials") -> AppConfig:
     """The ``[apps.NAME]`` section of the process that runs as ``name``, with its own secret as ``password`` (from
     the environment, its secret file or the cluster file: ``sequencer/secrets.py``), or a ConfigError naming the file.
@@ -234,6 +305,7 @@ def app_config(cfg: SequencerConfig, name: str, what: str = "the app's credentia
         secret = secrets.own_secret(name, app.password, app.secret_file, os.path.dirname(os.path.abspath(cfg.path)))
     except secrets.SecretError as e:
         raise ConfigError(cfg.path, None, str(e)) from None
-    from . import tls
+    from . import client, tls
     tls.use_client(cfg, app)
+    client.use_addresses(cfg.addresses())
     return dataclasses.replace(app, password=secret)

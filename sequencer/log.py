@@ -243,6 +243,41 @@ class LogWriter:
         self.last_ts = ts
         self.source_seqs[source] = last_source_seq
 
+    def append_raw(self, data: bytes) -> int:
+        """Add record frames exactly as another sequencer wrote them (a standby replicating its primary, so the two
+        logs are byte-identical): each frame's CRC, its seq (the next) and its time (not before the last) are checked.
+        Returns how many records. Nothing is written until ``commit``."""
+        pos, end, n = 0, len(data), 0
+        frames = []
+        while pos < end:
+            if end - pos < FRAME_SIZE:
+                raise FrameError(pos, "replicated data ends inside a frame header", partial=True)
+            length, crc = record.FRAME.unpack_from(data, pos)
+            stop = pos + FRAME_SIZE + length
+            body = data[pos + FRAME_SIZE:stop]
+            if stop > end or zlib.crc32(body) != crc:
+                raise FrameError(pos, "replicated frame cut short or with a bad CRC")
+            seq, ts, sseq, _typ, slen = record.peek_head(body)
+            if seq != self.last_seq + 1 + n or ts < self.last_ts:
+                raise FrameError(pos, f"replicated seq {seq} (ts {ts}) does not follow seq {self.last_seq + n}")
+            frames.append(data[pos:stop])
+            self.source_seqs[bytes(body[record.HEAD_SIZE:record.HEAD_SIZE + slen]).decode()] = sseq
+            self.last_ts = ts
+            n += 1
+            pos = stop
+        if frames:
+            ts, first = self.last_ts, self.last_seq + 1
+            k = -(first - 1) % INDEX_EVERY
+            off = self.size + self._batch_size
+            for i, fr in enumerate(frames):
+                if i >= k and (i - k) % INDEX_EVERY == 0:
+                    self._new_index.append(off)
+                off += len(fr)
+            self._batch.extend(frames)
+            self._batch_size += len(data)
+            self.last_seq += n
+        return n
+
     def commit(self) -> bytes:
         """Write the open batch (and sync per policy). Returns the bytes written, ready to publish."""
         if not self._batch:
@@ -289,6 +324,29 @@ class LogWriter:
             os.close(self._fd)
             os.close(self._idx_fd)
             self._fd = -1
+
+
+def frame_crc(path: str, seq: int) -> int | None:
+    """The CRC-32 stored in record ``seq``'s frame (None if the log has no such record)."""
+    for off, body in LogReader(path).raw_from(seq):
+        return zlib.crc32(body) if record.peek_head(body)[0] == seq else None
+    return None
+
+
+def truncate_after(path: str, keep_seq: int) -> int:
+    """Cut the log after record ``keep_seq`` (a standby dropping what its old term never committed); its index is
+    rebuilt when a writer next opens it. Returns the bytes cut."""
+    end = FILE_HEAD_SIZE
+    for off, body in LogReader(path).raw_from(keep_seq + 1):
+        end = off
+        break
+    else:
+        return 0
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(end)
+        os.fsync(f.fileno())
+    return size - end
 
 
 class LogReader:

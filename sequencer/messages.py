@@ -57,6 +57,13 @@ class DayStart(Msg, tag=3):
     rights: dict[str, list[int]] = {}   # source -> the message type tags it may submit (sequencer/rights.py)
 
 
+class TermStart(Msg, tag=5):
+    """The first record a sequencer writes when it becomes the primary (sequencer/ha.py): ``term`` is the fencing token
+    (the etcd revision of its leadership key); every record after it, up to the next TermStart, is that term's."""
+    term: int
+    node: str
+
+
 class SourceRights(Msg, tag=4):
     """What one app may submit (its role's message type tags). The day's first table is in ``DayStart``; a sequencer
     restarted mid-day puts the table in force on the stream again, one of these per app, so the apps check the source
@@ -606,7 +613,7 @@ class Blob(Msg, tag=903):
 
 # Every concrete message type, in tag order. Adding a type means adding it here too.
 ALL_TYPES: tuple[type[Msg], ...] = (
-    Clock, ClockSample, DayStart, SourceRights,
+    Clock, ClockSample, DayStart, SourceRights, TermStart,
     NewOrder, CancelRequest, ReplaceRequest, StatusRequest, MassCancelRequest, CancelOnDisconnect, DontKnowTrade, DeskCancel,
     DeskCancelAll, DeskPause,
     ExecReport,

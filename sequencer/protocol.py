@@ -6,6 +6,9 @@ client -> server
     HELLO      msgpack Hello                      first frame of every connection
     SUBMIT     msgpack [[source_seq, type, payload], ...]   a batch of outputs, in source_seq order
     SUBSCRIBE  from_seq:u64                       history from the log, then live
+    REPLICATE  msgpack Replicate                  a standby sequencer (sequencer/ha.py) asks for the log after its
+                                                  last record; it then gets RECORDS like a subscriber, and answers
+    ACK        seq:u64                            each with the last seq it has appended and synced
     STATUS     (empty) or msgpack Hello           operators' question, allowed without HELLO. Without credentials
                                                   the answer is public: day, head seq, clock; with an app's
                                                   credentials it adds the log path and every connection
@@ -15,6 +18,8 @@ server -> client
     RECORDS    record frames exactly as in the log (see record.py), whole frames only
     CAUGHT_UP  seq:u64                            the history part of a subscription ended at this seq; live follows
     ERROR      utf-8 text                         the server closes the connection after it
+    TRUNCATE   seq:u64                            to a standby whose log has records the primary's term never
+                                                  committed: cut your log after this seq, then ask again
     STATUS     msgpack Status                     the answer: head, sequenced clock, every connection's position
 """
 from __future__ import annotations
@@ -24,6 +29,7 @@ import struct
 import msgspec
 
 HELLO, WELCOME, SUBMIT, SUBSCRIBE, RECORDS, CAUGHT_UP, ERROR, STATUS = 1, 2, 3, 4, 5, 6, 7, 8
+REPLICATE, TRUNCATE, ACK = 9, 10, 11
 
 HEAD = struct.Struct("<IB")
 HEAD_SIZE = HEAD.size
@@ -46,6 +52,17 @@ class Welcome(msgspec.Struct):
     last_source_seq: int       # the highest source_seq of this app already sequenced: resend only what is above it
     head_seq: int              # the last seq in the log when the connection was accepted
     note: str = ""             # e.g. why this app's previous connection was cut off
+    term: int = 0              # the primary's term (sequencer/ha.py; 0 without HA): a client refuses a lower one
+
+
+class Replicate(msgspec.Struct):
+    """A standby's request for the log: its credentials, its node name, and where its own log ends."""
+    app: str
+    password: str
+    node: str
+    last_seq: int
+    last_crc: int              # CRC-32 of its last record's frame: the primary checks the logs agree there
+    schema_version: int
 
 
 class SessionStatus(msgspec.Struct, array_like=True):
@@ -137,6 +154,14 @@ def decode_welcome(body: bytes) -> Welcome:
 
 
 _status_dec = msgspec.msgpack.Decoder(Status)
+_replicate_dec = msgspec.msgpack.Decoder(Replicate)
+
+
+def decode_replicate(body: bytes) -> Replicate:
+    try:
+        return _replicate_dec.decode(body)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(f"bad REPLICATE: {e}") from None
 
 
 def decode_status(body: bytes) -> Status:

@@ -25,6 +25,7 @@ desk                the screen's actions, each naming the user: desk cancels (on
                     pause and resume, the kill switch; market data subscriptions for what is viewed (the web gateway)
 sample              ping, pong, notes, blobs (the demo's and tests' sample apps)
 reader              nothing: subscribe only
+standby             nothing: a standby sequencer's replication link (``[sequencer.ha] replication_app``)
 ==================  ===============================================================================================
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from __future__ import annotations
 from . import messages as M
 
 SEQUENCER_ONLY = frozenset(M.TAG_OF_CLASS[t] for t in (M.Clock, M.ClockSample, M.DayStart, M.EndOfDay,
-                                                       M.SourceRights))
+                                                       M.SourceRights, M.TermStart))
 
 _ROLES = {
     "oms": (M.ExecReport, M.CancelReject, M.MassCancelReport, M.ChildOrder, M.ChildCancel, M.ChildReplace,
@@ -52,6 +53,7 @@ _ROLES = {
     "desk": (M.DeskCancel, M.DeskCancelAll, M.DeskPause, M.KillSwitch, M.MdSubscribe, M.Note),
     "sample": (M.Ping, M.Pong, M.Note, M.Blob),
     "reader": (),
+    "standby": (),       # a standby sequencer: replicates the log (its own frames, sequencer/ha.py), submits nothing
 }
 ROLES: dict[str, frozenset[int]] = {name: frozenset(M.TAG_OF_CLASS[c] for c in classes)
                                     for name, classes in _ROLES.items()}

@@ -9,6 +9,12 @@ Subscribers: SUBSCRIBE from_seq N streams history from the log file, paced by TC
 connection to live; both parts come from the log in seq order, so there is no gap and no duplicate. A live subscriber
 whose unsent bytes pass ``max_subscriber_lag_bytes`` is cut off so it can never stall the sequencer or eat its memory;
 the reason is given to it in the WELCOME of its next connection, and it catches up from the log.
+
+Hot standbys (``[sequencer.ha]``, sequencer/ha.py): a standby connects with REPLICATE and is sent the log like a
+subscriber; it appends, syncs and ACKs each batch. With ``sync_standbys`` = k, a batch is published to subscribers only
+once it is on disk here and on k standbys ("replicate, then publish"), and only while this primary's etcd lease is
+known to be valid: one that cannot renew in time stops (``leadership.valid()``), so two primaries never publish.
+Subscribers catching up read the log only up to what has been published.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from zoneinfo import ZoneInfo
 from . import hostclock, messages, protocol, record, secrets, tls
 from .config import SequencerConfig
 from .core import SequencerCore, SubmitError
-from .log import LogWriter, log_path
+from .log import LogWriter, frame_crc, log_path
 from .net import no_delay
 from .protocol import ProtocolError
 
@@ -69,6 +75,8 @@ class Conn(asyncio.Protocol):
         self.peer = "?"
         self.subscribed = False
         self.live = False
+        self.standby = ""        # a standby sequencer's node name (REPLICATE)
+        self.acked = 0           # a standby: the last seq it has on disk
         self.offset = 0          # catch-up: next byte of the log to send
         self.paused = False
         self.closed = False
@@ -146,8 +154,12 @@ class Conn(asyncio.Protocol):
 
 
 class SequencerServer:
-    def __init__(self, cfg: SequencerConfig, notice=None):
+    def __init__(self, cfg: SequencerConfig, notice=None, leadership=None, node: str = ""):
+        """``leadership`` (sequencer/ha.py): this node's etcd lease and term, when it runs as an elected primary."""
         self.cfg = cfg
+        self.leadership, self.node = leadership, node
+        self.term = leadership.term if leadership else 0
+        self.sync_standbys = cfg.ha.sync_standbys if (cfg.ha and leadership) else 0
         self.notice = notice or (lambda m: print(f"sequencer: {m}", file=sys.stderr, flush=True))
         start_ns = None
         self.trading_day = cfg.trading_day or dt.datetime.now(NEW_YORK).strftime("%Y%m%d")
@@ -172,7 +184,14 @@ class SequencerServer:
         else:   # restarted mid-day: the table in force from here on (the config may have changed)
             for name, app in sorted(cfg.apps.items()):
                 self.core.emit(messages.SourceRights(name, "+".join(app.roles), table[name]), self.clock.now())
+        if self.term:   # the fencing token: everything after this record is this term's
+            self.core.emit(messages.TermStart(self.term, node), self.clock.now())
+            self.term_start_seq = self.log.last_seq
         self.core.commit()
+        # published: what subscribers may see (without standbys, everything committed)
+        self.published_seq, self.published_size = self.log.committed_seq, self.log.size
+        self.unpublished: list[tuple[int, int, bytes]] = []   # (head seq, log size, RECORDS frame) awaiting ACKs
+        self.standbys: list[Conn] = []
         self._read_fd = os.open(self.path, os.O_RDONLY)
         self.apps: dict[str, Conn] = {}
         self.pending: list[Conn] = []    # connected, no HELLO yet (capped)
@@ -212,6 +231,13 @@ class SequencerServer:
                 if not full:
                     raise ProtocolError(f"STATUS: unknown app or wrong password ({protocol.short(h.app, 40)})")
             conn.send(protocol.STATUS, protocol.encode(self.status(full)))
+        elif kind == protocol.ACK:
+            if not conn.standby or len(body) != 8:
+                raise ProtocolError("ACK from a connection that is not a standby")
+            conn.acked = max(conn.acked, protocol.U64.unpack(body)[0])
+            self.release()
+        elif kind == protocol.REPLICATE:
+            self.replicate(conn, protocol.decode_replicate(body))
         elif kind == protocol.SUBSCRIBE:
             if conn.app is None:
                 raise ProtocolError("SUBSCRIBE before HELLO")
@@ -235,8 +261,8 @@ class SequencerServer:
         conn.app = h.app
         conn.authenticated()
         self.apps[h.app] = conn
-        w = protocol.Welcome(self.trading_day, self.core.last_source_seq(h.app), self.log.committed_seq,
-                             self.cut_notes.pop(h.app, ""))
+        w = protocol.Welcome(self.trading_day, self.core.last_source_seq(h.app), self.published_seq,
+                             self.cut_notes.pop(h.app, ""), self.term)
         conn.send(protocol.WELCOME, protocol.encode(w))
 
     def credentials_ok(self, app: str, password: str) -> bool:
@@ -247,7 +273,74 @@ class SequencerServer:
             return False
         return secrets.verify(password, a.password, a.password_hash)
 
+    def replicate(self, conn: Conn, r: protocol.Replicate):
+        """A standby asks for the log after its last record. Its log must agree with ours there and must not reach
+        into this term (what it has from this term's start on was its own, never committed): else TRUNCATE."""
+        if conn.app is not None:
+            raise ProtocolError("REPLICATE on a connection that said HELLO")
+        ha = self.cfg.ha
+        if ha is None or r.app != ha.replication_app or not self.credentials_ok(r.app, r.password):
+            raise ProtocolError(f"REPLICATE: not this cluster's replication app ({protocol.short(r.app, 40)})")
+        if r.schema_version != messages.SCHEMA_VERSION:
+            raise ProtocolError(f"schema version {r.schema_version} does not match {messages.SCHEMA_VERSION}")
+        conn.app, conn.standby = f"standby:{r.node}", r.node
+        conn.authenticated()
+        keep = r.last_seq
+        if self.term and keep >= self.term_start_seq:
+            keep = self.term_start_seq - 1
+        elif keep > self.log.committed_seq:
+            keep = self.log.committed_seq
+        if keep == r.last_seq and keep and frame_crc(self.path, keep) != r.last_crc:
+            keep = (self.term_start_seq - 1) if self.term else 0
+            if keep >= r.last_seq or not keep:
+                raise ProtocolError(f"standby {r.node}: its log differs from this primary's before this term "
+                                    f"(at seq {r.last_seq}); rebuild it from a copy of this log")
+        if keep != r.last_seq:
+            self.notice(f"standby {r.node}: log ends at seq {r.last_seq}; told to cut it after seq {keep}")
+            conn.send(protocol.TRUNCATE, protocol.U64.pack(keep))
+            conn.closed = True
+            conn.transport.close()
+            return
+        self.notice(f"standby {r.node} replicating from seq {keep + 1} ({conn.peer})")
+        conn.acked = keep
+        conn.subscribed = True
+        conn.delivered_seq = keep
+        if keep >= self.log.committed_seq:
+            self.go_live(conn)
+        else:
+            conn.offset = self.locate(keep + 1)
+            self.pump(conn)
+
+    def release(self):
+        """Publish what enough standbys have acknowledged, while this primary's lease is valid."""
+        if not self.unpublished:
+            return
+        if self.sync_standbys:
+            acks = sorted((c.acked for c in self.standbys if not c.closed), reverse=True)
+            if len(acks) < self.sync_standbys:
+                return
+            upto = acks[self.sync_standbys - 1]
+        else:
+            upto = self.log.committed_seq
+        n = 0
+        while n < len(self.unpublished) and self.unpublished[n][0] <= upto:
+            n += 1
+        if n:
+            if self.leadership is not None and not self.leadership.valid():
+                self.step_down("the etcd lease may have expired: not publishing")
+                return
+            batch, self.unpublished = self.unpublished[:n], self.unpublished[n:]
+            for head, size, out in batch:
+                self.publish(out, head, size)
+
+    def step_down(self, why: str):
+        if self.leadership is not None:
+            self.leadership.lost(why)
+
     def drop(self, conn: Conn):
+        if conn in self.standbys:
+            self.standbys.remove(conn)
+            self.notice(f"standby {conn.standby} gone at seq {conn.acked}")
         if conn in self.live:
             self.live.remove(conn)
         if conn.app is not None and self.apps.get(conn.app) is conn:
@@ -265,15 +358,23 @@ class SequencerServer:
         if not data:
             return
         self._last_activity = time.monotonic_ns()
-        out = protocol.frame(protocol.RECORDS, data)  # ... then publish the same bytes
-        limit = self.cfg.max_subscriber_lag_bytes
+        out = protocol.frame(protocol.RECORDS, data)  # ... then replicate and publish the same bytes
         head = self.log.committed_seq
+        for conn in self.standbys:
+            conn.transport.write(out)
+            conn.delivered_seq = head
+        self.unpublished.append((head, self.log.size, out))
+        self.release()
+
+    def publish(self, out: bytes, head: int, size: int):
+        self.published_seq, self.published_size = head, size
+        limit = self.cfg.max_subscriber_lag_bytes
         for conn in tuple(self.live):
             conn.transport.write(out)
             conn.delivered_seq = head
             if conn.transport.get_write_buffer_size() > limit:
                 self.cut_off(conn, f"slow subscriber: more than {limit} bytes unsent; cut off at seq "
-                                   f"{self.log.committed_seq}; reconnect and catch up from the log")
+                                   f"{head}; reconnect and catch up from the log")
 
     def cut_off(self, conn: Conn, reason: str):
         self.notice(f"{conn.app}: {reason}")
@@ -287,7 +388,7 @@ class SequencerServer:
         conn.subscribed = True
         from_seq = max(from_seq, 1)
         conn.delivered_seq = from_seq - 1
-        if from_seq > self.log.committed_seq:
+        if from_seq > self.published_seq:
             self.go_live(conn)
             return
         conn.offset = self.locate(from_seq)
@@ -307,7 +408,7 @@ class SequencerServer:
         for _ in range(CATCHUP_CHUNKS_PER_TURN):
             if conn.closed or conn.paused:
                 return
-            end = self.log.size
+            end = self.log.size if conn.standby else self.published_size   # subscribers: published only
             if conn.offset >= end:
                 self.go_live(conn)
                 return
@@ -324,9 +425,13 @@ class SequencerServer:
 
     def go_live(self, conn: Conn):
         conn.live = True
-        conn.delivered_seq = self.log.committed_seq
-        self.live.append(conn)
-        conn.send(protocol.CAUGHT_UP, protocol.U64.pack(self.log.committed_seq))
+        if conn.standby:
+            conn.delivered_seq = self.log.committed_seq
+            self.standbys.append(conn)
+        else:
+            conn.delivered_seq = self.published_seq
+            self.live.append(conn)
+        conn.send(protocol.CAUGHT_UP, protocol.U64.pack(conn.delivered_seq))
 
     def status(self, full: bool = True) -> protocol.Status:
         """Without credentials only what a simulator pacing itself needs: no app names, peers or paths."""
@@ -343,6 +448,9 @@ class SequencerServer:
     # -- time -------------------------------------------------------------------------------------------------
     def tick(self):
         interval = self.cfg.clock_interval_ms * 1_000_000
+        if self.leadership is not None and not self.leadership.valid():
+            self.step_down("the etcd lease could not be renewed in time")
+            return
         if time.monotonic_ns() - self._last_activity >= interval:
             self.core.emit(messages.Clock(), self.clock.now())
             self.request_flush()

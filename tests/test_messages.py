@@ -9,7 +9,7 @@ from sequencer import messages as M
 def test_tags_are_unique_and_stable():
     # Changing a tag breaks every log ever written: this list only grows.
     assert {c.__name__: c.__struct_config__.tag for c in M.ALL_TYPES} == {
-        "Clock": 1, "SourceRights": 4, "ClockSample": 2, "DayStart": 3, "NewOrder": 100, "CancelRequest": 101, "ReplaceRequest": 102,
+        "Clock": 1, "SourceRights": 4, "TermStart": 5, "ClockSample": 2, "DayStart": 3, "NewOrder": 100, "CancelRequest": 101, "ReplaceRequest": 102,
         "StatusRequest": 103, "MassCancelRequest": 104, "CancelOnDisconnect": 105, "DontKnowTrade": 106, "DeskCancel": 107, "DeskCancelAll": 108, "DeskPause": 109, "MassCancelReport": 112, "ExecReport": 110, "CancelReject": 111, "ChildNewRequest": 200,
         "ChildCancelRequest": 201, "ChildReplaceRequest": 202, "ChildOrder": 203, "ChildCancel": 204,
         "ChildReplace": 205, "ChildRefused": 206, "ParentUpdate": 207, "PositionUpdate": 270, "AccountPnl": 271, "ChildStatusRequest": 208, "VenueOrderStatus": 218, "VenueAck": 210, "VenueFill": 211, "VenueReject": 212,

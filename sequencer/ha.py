@@ -1,0 +1,297 @@
+"""A primary sequencer and hot standbys, elected through etcd (``[sequencer.ha]``; ``seqtrade sequencer --node N``).
+
+No consensus of our own: etcd (Raft) decides who leads. Each node runs ``run_node``:
+
+* **Election.** A node campaigns by creating the election key (``[sequencer.ha] key``) in one etcd transaction, only if
+  it does not exist, bound to a lease of ``lease_s``. The key's etcd revision at creation is the node's **term**: it
+  only grows, so it is the fencing token. The winner writes ``TermStart(term, node)`` as the first record of its term
+  and serves; every WELCOME carries the term and a client refuses a primary whose term is lower than one it has seen.
+* **The lease.** The primary renews it every ``lease_s / 4``. It knows its lease is valid until
+  (the moment it sent its last successful renewal) + ``lease_s`` - a margin; past that it publishes nothing and stops
+  (``valid``, checked before every publication and on every clock tick), before etcd can let another node lead. A
+  primary paused longer than its lease (SIGSTOP) wakes up, sees it, and stops without publishing.
+* **Standby.** Others follow the primary named in the key: REPLICATE, then every batch appended, synced and ACKed,
+  so their logs are byte-identical to the primary's over every committed record; they campaign when the key goes
+  (the lease expired or the primary resigned). A node whose log holds records its old term never committed (it was the
+  primary and crashed) is told to cut them (TRUNCATE) and catches up.
+
+A node that stops being primary exits (status 3); its supervisor (``cluster day``, systemd) starts it again, and it
+comes back as a standby. Apps, gateways and tools know every node's address and reconnect to whichever answers.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import zlib
+
+from . import messages, protocol, record, tls
+from .config import SequencerConfig, for_node
+from .log import LogReader, LogWriter, log_path, truncate_after
+from .net import no_delay
+
+RENEW_EVERY = 0.25       # of the lease: renew four times per lease
+SAFETY = 0.25            # of the lease: stop publishing this long before etcd could expire the lease
+
+
+class LeadershipLost(Exception):
+    pass
+
+
+class Election:
+    """This node's view of the election key in etcd (``aetcd``, an asyncio etcd v3 client)."""
+
+    def __init__(self, cfg: SequencerConfig, node: str, notice):
+        self.cfg, self.ha, self.node, self.notice = cfg, cfg.ha, node, notice
+        self.client = None
+        self.lease = None
+        self.term = 0
+        self._valid_until = 0.0
+        self.lost_why = ""
+        self.lost_event = asyncio.Event()
+
+    async def open(self) -> None:
+        import aetcd
+        last: Exception | None = None
+        for ep in self.ha.etcd:                     # the first member that answers; etcd forwards to its leader
+            host, _, port = ep.rpartition(":")
+            try:
+                c = aetcd.Client(host=host, port=int(port), timeout=max(self.ha.lease_s, 1.0))
+                await c.connect()
+                await c.status()
+                self.client = c
+                return
+            except Exception as e:                  # aetcd raises its own hierarchy and grpc's
+                last = e
+        raise ConnectionError(f"no etcd member answered ({', '.join(self.ha.etcd)}): {last}")
+
+    async def leader(self) -> tuple[str, str, int, int] | None:
+        """``(node, host, port, term)`` of the current primary, or None when nobody leads."""
+        kv = await self.client.get(self.ha.key.encode())
+        if kv is None:
+            return None
+        node, host, port = kv.value.decode().split("|")
+        return node, host, int(port), kv.create_revision
+
+    async def most_up_to_date(self, last_seq: int) -> bool:
+        """With more than one standby, only the one holding the most of the log may lead: a batch was published once
+        ``sync_standbys`` of them had it, so the longest log has everything published. Each standby says how far its
+        log goes (a key under the election key, on a short lease), waits a moment for the others to say so, and
+        campaigns only if none is ahead (ties: the first name)."""
+        if len(self.ha.nodes) <= 2:
+            return True
+        prefix = f"{self.ha.key}/logs/".encode()
+        lease = await self.client.lease(max(int(round(self.ha.lease_s * 2)), 2))
+        await self.client.put(prefix + self.node.encode(), str(last_seq).encode(), lease=lease)
+        await asyncio.sleep(self.ha.lease_s / 4)
+        said = {kv.key[len(prefix):].decode(): int(kv.value) for kv in await self.client.get_prefix(prefix)}
+        best = min(said.items(), key=lambda kv: (-kv[1], kv[0]))
+        if best[0] != self.node:
+            self.notice(f"standby {best[0]} has more of the log (seq {best[1]} to our {last_seq}): it should lead")
+        return best[0] == self.node
+
+    async def campaign(self, host: str, port: int) -> bool:
+        """Try to become the primary; True with ``term`` set if this node won."""
+        started = time.monotonic()
+        lease = await self.client.lease(max(int(round(self.ha.lease_s)), 1))
+        key = self.ha.key.encode()
+        won, _ = await self.client.transaction(
+            compare=[self.client.transactions.create(key) == 0],
+            success=[self.client.transactions.put(key, f"{self.node}|{host}|{port}".encode(), lease=lease)],
+            failure=[])
+        if not won:
+            await lease.revoke()
+            return False
+        kv = await self.client.get(key)
+        self.lease, self.term = lease, kv.create_revision
+        self._valid_until = started + self.ha.lease_s * (1 - SAFETY)
+        return True
+
+    async def keep(self) -> None:
+        """Renew the lease until it cannot be renewed in time; then the leadership is lost."""
+        while not self.lost_event.is_set():
+            await asyncio.sleep(self.ha.lease_s * RENEW_EVERY)
+            sent = time.monotonic()
+            try:
+                r = await asyncio.wait_for(self.lease.refresh(), self.ha.lease_s * RENEW_EVERY * 2)
+                ttl = getattr(r[0] if isinstance(r, list) else r, "TTL", 1)
+                if ttl <= 0:
+                    raise LeadershipLost("etcd says the lease has expired")
+                if self.lost_event.is_set():
+                    return
+                self._valid_until = sent + self.ha.lease_s * (1 - SAFETY)
+            except Exception as e:
+                if not self.valid():
+                    self.lost(f"could not renew the etcd lease: {type(e).__name__}: {e}")
+                    return
+
+    def valid(self) -> bool:
+        return not self.lost_event.is_set() and time.monotonic() < self._valid_until
+
+    def lost(self, why: str) -> None:
+        if not self.lost_event.is_set():
+            self.lost_why = why
+            self._valid_until = 0.0
+            self.lost_event.set()
+
+    async def resign(self) -> None:
+        try:
+            if self.lease is not None:
+                await asyncio.wait_for(self.lease.revoke(), 1.0)
+        except Exception:
+            pass
+
+    async def close(self) -> None:
+        if self.client is not None:
+            try:
+                await self.client.close()
+            except Exception:
+                pass
+
+
+class Follower(asyncio.Protocol):
+    """A standby's replication link to the primary: append, sync and ACK each batch."""
+
+    def __init__(self, log: LogWriter, notice):
+        self.log, self.notice = log, notice
+        self.reader = protocol.FrameReader()
+        self.transport = None
+        self.truncate_to: int | None = None
+        self.error = ""
+        self.done = asyncio.get_running_loop().create_future()
+        self.caught_up = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        no_delay(transport)
+
+    def data_received(self, data):
+        try:
+            for kind, body in self.reader.feed(data):
+                if kind == protocol.RECORDS:
+                    self.log.append_raw(body)
+                    self.log.commit()              # on disk (fsync per policy) before the ACK
+                    self.transport.write(protocol.frame(protocol.ACK, protocol.U64.pack(self.log.committed_seq)))
+                elif kind == protocol.CAUGHT_UP:
+                    self.caught_up = True
+                    self.notice(f"standby caught up at seq {self.log.committed_seq}")
+                elif kind == protocol.TRUNCATE:
+                    self.truncate_to = protocol.U64.unpack(body)[0]
+                elif kind == protocol.ERROR:
+                    self.error = body.decode(errors="replace")
+        except (protocol.ProtocolError, record.FrameError) as e:
+            self.error = f"bad replication stream: {e}"
+            self.transport.abort()
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            self.done.set_result(exc)
+
+
+def _last(path: str) -> tuple[int, int]:
+    """``(seq, frame CRC)`` of the last record of a log (0, 0 when it has none)."""
+    last = (0, 0)
+    if not os.path.exists(path):
+        return last
+    for _off, body in LogReader(path).raw_from(1):
+        last = (record.peek_head(body)[0], zlib.crc32(body))
+    return last
+
+
+async def follow(cfg: SequencerConfig, node: str, host: str, port: int, election: Election, notice) -> None:
+    """Replicate from the primary at ``host:port`` until the link drops or the election key goes."""
+    from .secrets import own_secret
+    ha = cfg.ha
+    app = cfg.apps.get(ha.replication_app)
+    if app is None:
+        raise SystemExit(f"{cfg.path}: [sequencer.ha] replication_app {ha.replication_app!r} has no [apps.NAME]")
+    password = own_secret(app.name, app.password, app.secret_file, os.path.dirname(os.path.abspath(cfg.path)))
+    day = _trading_day(cfg)
+    path = log_path(cfg.data_dir, day)
+    log = LogWriter(path, day, cfg.fsync, cfg.fsync_interval_ms, notice=notice)
+    try:
+        last_seq, last_crc = _last(path)
+        loop = asyncio.get_running_loop()
+        ctx = tls.client_context()
+        _, f = await loop.create_connection(lambda: Follower(log, notice), host, port, ssl=ctx,
+                                            server_hostname=host if ctx else None)
+        f.transport.write(protocol.frame(protocol.REPLICATE, protocol.encode(protocol.Replicate(
+            ha.replication_app, password, node, last_seq, last_crc, messages.SCHEMA_VERSION))))
+        notice(f"following the primary at {host}:{port} from seq {last_seq + 1}")
+        while not f.done.done():
+            await asyncio.wait([f.done], timeout=ha.lease_s / 2)
+            if not f.done.done() and await election.leader() is None:
+                notice("the primary's election key is gone: campaigning")
+                f.transport.close()
+                break
+    finally:
+        log.close()
+    if f.truncate_to is not None:
+        cut = truncate_after(path, f.truncate_to)
+        notice(f"cut {cut} bytes after seq {f.truncate_to}: records the old term never committed")
+    elif f.error:
+        notice(f"replication: {f.error}")
+
+
+def _trading_day(cfg: SequencerConfig) -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    return cfg.trading_day or dt.datetime.now(ZoneInfo("America/New_York")).strftime("%Y%m%d")
+
+
+async def run_node(cluster_cfg: SequencerConfig, node: str, ready=None) -> int:
+    """One HA node: a standby until it wins the election, then the primary until it loses its lease."""
+    from .server import SequencerServer
+    cfg = for_node(cluster_cfg, node)
+    me = cfg.ha.nodes[node]
+
+    def notice(m):
+        print(f"sequencer {node}: {m}", file=sys.stderr, flush=True)
+    election = Election(cfg, node, notice)
+    await election.open()
+    deferred = 0
+    try:
+        while True:
+            lead = await election.leader()
+            if lead is not None and lead[0] != node:
+                try:
+                    await follow(cfg, node, lead[1], lead[2], election, notice)
+                except OSError as e:
+                    notice(f"cannot reach the primary {lead[0]} at {lead[1]}:{lead[2]}: {e}")
+                    await asyncio.sleep(cfg.ha.lease_s / 4)
+                continue
+            if lead is not None:              # our own key from before a restart: let it expire
+                await asyncio.sleep(cfg.ha.lease_s / 4)
+                continue
+            deferred = 0 if await election.most_up_to_date(_last(log_path(cfg.data_dir, _trading_day(cfg)))[0]) \
+                else deferred + 1
+            # a standby ahead of us that does not take over within two leases is gone too: then we lead
+            if deferred and deferred * cfg.ha.lease_s / 4 < cfg.ha.lease_s * 2:
+                continue
+            if await election.campaign(me.host, me.port):
+                break
+        t0 = time.monotonic()
+        server = SequencerServer(cfg, notice=notice, leadership=election, node=node)
+        await server.start()
+        keeper = asyncio.create_task(election.keep())
+        notice(f"primary in term {election.term} from seq {server.term_start_seq} "
+               f"({(time.monotonic() - t0) * 1000:.0f} ms after winning the election)")
+        if ready is not None:
+            ready(server)
+        import signal
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        waits = [asyncio.create_task(stop.wait()), asyncio.create_task(election.lost_event.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        keeper.cancel()
+        server.close()
+        if election.lost_event.is_set():
+            notice(f"no longer the primary: {election.lost_why}; stopping (start again to rejoin as a standby)")
+            return 3
+        await election.resign()
+        return 0
+    finally:
+        await election.close()

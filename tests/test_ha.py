@@ -1,0 +1,171 @@
+"""A primary sequencer and a hot standby elected through a real etcd (Debian's ``etcd-server``), as real processes:
+the standby's log is byte-identical to the primary's; kill -9 of the primary, or a pause longer than its lease
+(SIGSTOP), hands the day to the standby, the apps follow it and nothing is lost or duplicated; the old primary never
+publishes again, and comes back as a standby that cuts what its term never committed."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from sequencer import messages as M
+from sequencer.log import LogReader, log_path
+from seqtrade import procs
+from tests.test_processes import DAY, PINGS, assert_each_ping_and_pong_once, count, wait_for
+
+ETCD = shutil.which("etcd")
+pytestmark = pytest.mark.skipif(ETCD is None, reason="needs etcd (Debian's etcd-server; .ci/run installs it)")
+
+
+@pytest.fixture
+def etcd(tmp_path):
+    client, peer = procs.free_port(), procs.free_port()
+    out = open(tmp_path / "etcd.out", "w")
+    p = subprocess.Popen([ETCD, "--data-dir", str(tmp_path / "etcd"), "--name", "t",
+                          "--listen-client-urls", f"http://127.0.0.1:{client}",
+                          "--advertise-client-urls", f"http://127.0.0.1:{client}",
+                          "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                          "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                          "--initial-cluster", f"t=http://127.0.0.1:{peer}"], stdout=out, stderr=out)
+    try:
+        procs.wait_port("127.0.0.1", client, proc=p)
+        yield f"127.0.0.1:{client}"
+    finally:
+        p.kill()
+        p.wait()
+
+
+def write_config(tmp, etcd, ports) -> str:
+    cfg = tmp / "cluster.toml"
+    cfg.write_text(f"""
+[sequencer]
+port = {ports[0]}
+data_dir = "{tmp / 'data-a'}"
+trading_day = "{DAY}"
+fsync = "batch"
+clock_interval_ms = 5
+
+[sequencer.ha]
+etcd = ["{etcd}"]
+key = "/seqtrade/test-{uuid.uuid4().hex}/leader"
+lease_s = 2
+sync_standbys = 1
+
+[sequencer.ha.nodes.a]
+port = {ports[0]}
+data_dir = "data-a"
+
+[sequencer.ha.nodes.b]
+port = {ports[1]}
+data_dir = "data-b"
+
+[sequencer.ha.nodes.c]
+port = {ports[2]}
+data_dir = "data-c"
+
+[apps.replication]
+password = "r"
+role = "standby"
+
+[apps.ping]
+password = "p1"
+class = "apps.sample:PingApp"
+params = {{ count = {PINGS}, interval_ms = 10 }}
+
+[apps.pong]
+password = "p2"
+class = "apps.sample:PongApp"
+""")
+    return str(cfg)
+
+
+class Day:
+    def __init__(self, tmp, etcd):
+        self.tmp = tmp
+        self.ports = (procs.free_port(), procs.free_port(), procs.free_port())
+        self.cfg = write_config(tmp, etcd, self.ports)
+        self.logs = {n: log_path(str(tmp / f"data-{n}"), DAY) for n in "abc"}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.runs: dict[str, int] = {}
+
+    def node(self, n: str) -> subprocess.Popen:
+        self.runs[n] = self.runs.get(n, 0) + 1
+        p = procs.seqtrade("sequencer", "--config", self.cfg, "--node", n,
+                           log_path=str(self.tmp / f"node-{n}-{self.runs[n]}.out"))
+        self.procs[n] = p
+        return p
+
+    def app(self, name: str) -> subprocess.Popen:
+        p = procs.seqtrade("app", "run", name, "--config", self.cfg, log_path=str(self.tmp / f"{name}.out"))
+        self.procs[name] = p
+        return p
+
+    def out(self, n: str, run: int | None = None) -> str:
+        return (self.tmp / f"node-{n}-{run or self.runs[n]}.out").read_text()
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGCONT)
+                p.kill()
+                p.wait()
+
+
+def terms(path: str) -> list[tuple[int, str, int]]:
+    return [(r.msg.term, r.msg.node, r.seq) for r in LogReader(path).records() if type(r.msg) is M.TermStart]
+
+
+def same_prefix(a: str, b: str) -> bool:
+    """The two logs hold the same bytes up to the shorter one's end (the standby may trail by a batch)."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        x, y = fa.read(), fb.read()
+    n = min(len(x), len(y))
+    return n > 1000 and x[:n] == y[:n]
+
+
+def leader_of(d: Day, *nodes: str) -> str:
+    """The node among ``nodes`` that says it became the primary."""
+    return next(n for n in nodes if "primary in term" in d.out(n))
+
+
+def test_kill_9_of_the_primary_hands_the_day_to_a_standby_and_the_old_primary_rejoins(tmp_path, etcd):
+    """Three nodes, one standby's acknowledgement per batch: after the primary dies, the standby with the most of
+    the log leads and the other follows it, so the day goes on with a standby."""
+    d = Day(tmp_path, etcd)
+    try:
+        d.node("a")
+        procs.wait_port("127.0.0.1", d.ports[0], proc=d.procs["a"])     # a leads: only the primary listens
+        d.node("b")
+        d.node("c")
+        wait_for(lambda: "caught up" in d.out("b") and "caught up" in d.out("c"), 20, "the standbys to catch up")
+        d.app("pong")
+        d.app("ping")
+        wait_for(lambda: count(d.logs["a"], M.Pong(0, 0)) >= PINGS // 4, 60, "a quarter of the pongs")
+        assert same_prefix(d.logs["a"], d.logs["b"]) and same_prefix(d.logs["a"], d.logs["c"])
+        procs.kill9(d.procs["a"])
+        t0 = time.monotonic()
+        wait_for(lambda: "primary in term" in d.out("b") + d.out("c"), 20, "a standby to take over")
+        took_over = time.monotonic() - t0
+        new, other = ("b", "c") if leader_of(d, "b", "c") == "b" else ("c", "b")
+        n_before = count(d.logs[new], M.Pong(0, 0))
+        wait_for(lambda: count(d.logs[new], M.Pong(0, 0)) > n_before, 20, "the apps to carry on")
+        resumed = time.monotonic() - t0
+        print(f"\nfailover: {new} primary {took_over * 1000:.0f} ms after kill -9 of a, apps trading on it "
+              f"{resumed * 1000:.0f} ms after (lease 2 s)")
+        wait_for(lambda: count(d.logs[new], M.Pong(0, 0)) >= PINGS, 120, "every pong")
+        assert_each_ping_and_pong_once(d.logs[new], live=True)
+        assert same_prefix(d.logs[new], d.logs[other])                  # the other standby follows the new primary
+        # the old primary comes back: a standby now, it catches up and its log is the new primary's, byte for byte
+        d.node("a")
+        wait_for(lambda: "caught up" in d.out("a"), 30, "the old primary to catch up as a standby")
+        time.sleep(0.5)
+        assert same_prefix(d.logs["a"], d.logs[new])
+        (ta, na, sa), (tb, nb, sb) = terms(d.logs[new])
+        assert (na, nb) == ("a", new) and tb > ta and sb > sa
+    finally:
+        d.stop()
