@@ -135,7 +135,7 @@ async def connect(host: str, port: int, app: str, password: str, **callbacks):
                                           OSError(f"sequencer {h}:{p} did not answer in {WELCOME_TIMEOUT_S:g} s"))
             continue
         if welcome.term < _max_term:       # fencing: an old primary that does not know it was replaced
-            conn.close()
+            _abandon(conn)
             first_error = first_error or SequencerError(f"sequencer {h}:{p} is in term {welcome.term}, older than "
                                                         f"term {_max_term} already seen")
             continue
@@ -154,6 +154,13 @@ async def _hello(host: str, port: int, app: str, password: str, callbacks: dict)
             protocol.Hello(app, password, messages.SCHEMA_VERSION))))
         welcome = await conn.welcome
     except BaseException:
-        conn.transport.abort()
+        _abandon(conn)
         raise
     return conn, welcome
+
+
+def _abandon(conn: SequencerConnection) -> None:
+    """Close an attempt that did not become the connection: its owner must not hear that it was lost (the owner's
+    callbacks belong to the connection that ``connect`` returns)."""
+    conn.on_records = conn.on_caught_up = conn.on_lost = lambda *_: None
+    conn.transport.abort()

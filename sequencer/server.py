@@ -360,6 +360,9 @@ class SequencerServer:
         self._last_activity = time.monotonic_ns()
         out = protocol.frame(protocol.RECORDS, data)  # ... then replicate and publish the same bytes
         head = self.log.committed_seq
+        if self.leadership is not None and not self.leadership.valid():   # e.g. woken from a pause past the lease
+            self.step_down("the etcd lease may have expired: not replicating or publishing")
+            return
         for conn in self.standbys:
             conn.transport.write(out)
             conn.delivered_seq = head

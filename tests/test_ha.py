@@ -169,3 +169,37 @@ def test_kill_9_of_the_primary_hands_the_day_to_a_standby_and_the_old_primary_re
         assert (na, nb) == ("a", new) and tb > ta and sb > sa
     finally:
         d.stop()
+
+
+def test_a_primary_paused_past_its_lease_is_replaced_and_never_publishes_again(tmp_path, etcd):
+    """SIGSTOP of the primary for longer than its lease: a standby takes over and the apps follow it (the stopped
+    primary still accepts connections, so they give up on its silence and on its unanswered HELLO). Woken up, the
+    old primary finds its lease gone and stops without publishing what it sequenced on waking; restarted, it cuts
+    that from its log and follows the new primary."""
+    d = Day(tmp_path, etcd)
+    try:
+        d.node("a")
+        procs.wait_port("127.0.0.1", d.ports[0], proc=d.procs["a"])
+        d.node("b")
+        d.node("c")
+        wait_for(lambda: "caught up" in d.out("b") and "caught up" in d.out("c"), 20, "the standbys to catch up")
+        d.app("pong")
+        d.app("ping")
+        wait_for(lambda: count(d.logs["a"], M.Pong(0, 0)) >= PINGS // 4, 60, "a quarter of the pongs")
+        os.kill(d.procs["a"].pid, signal.SIGSTOP)
+        wait_for(lambda: "primary in term" in d.out("b") + d.out("c"), 20, "a standby to take over")
+        new = leader_of(d, "b", "c")
+        n_before = count(d.logs[new], M.Pong(0, 0))
+        wait_for(lambda: count(d.logs[new], M.Pong(0, 0)) > n_before, 30, "the apps to carry on with the new primary")
+        os.kill(d.procs["a"].pid, signal.SIGCONT)
+        assert d.procs["a"].wait(timeout=10) == 3                       # it stopped, knowing it is not the primary
+        assert "no longer the primary" in d.out("a")
+        wait_for(lambda: count(d.logs[new], M.Pong(0, 0)) >= PINGS, 120, "every pong")
+        # what the apps acted on came from the new primary only: each pong answers its ping as the new log has it
+        assert_each_ping_and_pong_once(d.logs[new], live=True)
+        d.node("a")
+        wait_for(lambda: "caught up" in d.out("a"), 30, "the old primary to catch up as a standby")
+        time.sleep(0.5)
+        assert same_prefix(d.logs["a"], d.logs[new])
+    finally:
+        d.stop()
