@@ -176,6 +176,10 @@ class SequencerServer:
         self.core = SequencerCore(self.log, cfg.validate_payloads,
                                   {name: app.rights for name, app in sorted(cfg.apps.items())})
         table = {name: sorted(app.rights) for name, app in sorted(cfg.apps.items())}
+        # this term's first record: a standby's log may agree with ours only before it (replicate())
+        self.term_start_seq = self.log.last_seq + 1
+        if self.term and self.log.last_seq:   # the fencing token first: everything after it is this term's
+            self.core.emit(messages.TermStart(self.term, node), self.clock.now())
         if self.log.last_seq == 0:
             self.core.emit(messages.DayStart(
                 self.trading_day, open_ns=day_time_ns(self.trading_day, cfg.market_open) if cfg.market_open else 0,
@@ -184,9 +188,8 @@ class SequencerServer:
         else:   # restarted mid-day: the table in force from here on (the config may have changed)
             for name, app in sorted(cfg.apps.items()):
                 self.core.emit(messages.SourceRights(name, "+".join(app.roles), table[name]), self.clock.now())
-        if self.term:   # the fencing token: everything after this record is this term's
+        if self.term and self.term_start_seq == 1:   # a new day's log starts with its DayStart, then the token
             self.core.emit(messages.TermStart(self.term, node), self.clock.now())
-            self.term_start_seq = self.log.last_seq
         self.core.commit()
         # published: what subscribers may see (without standbys, everything committed)
         self.published_seq, self.published_size = self.log.committed_seq, self.log.size

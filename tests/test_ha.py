@@ -160,11 +160,19 @@ def test_kill_9_of_the_primary_hands_the_day_to_a_standby_and_the_old_primary_re
         wait_for(lambda: count(d.logs[new], M.Pong(0, 0)) >= PINGS, 120, "every pong")
         assert_each_ping_and_pong_once(d.logs[new], live=True)
         assert same_prefix(d.logs[new], d.logs[other])                  # the other standby follows the new primary
-        # the old primary comes back: a standby now, it catches up and its log is the new primary's, byte for byte
+        # as if a had sequenced a batch and died before any standby had it: records its term never committed
+        from sequencer.core import SequencerCore
+        from sequencer.log import LogWriter
+        w = LogWriter(d.logs["a"], DAY)
+        SequencerCore(w).emit(M.Note("sequenced by a, never replicated"), w.last_ts + 1)
+        w.close()
+        # the old primary comes back: a standby now, it cuts that, catches up, and its log is the new primary's
         d.node("a")
         wait_for(lambda: "caught up" in d.out("a"), 30, "the old primary to catch up as a standby")
+        assert "records the old term never committed" in d.out("a")
         time.sleep(0.5)
         assert same_prefix(d.logs["a"], d.logs[new])
+        assert not [r for r in LogReader(d.logs["a"]).records() if type(r.msg) is M.Note]
         (ta, na, sa), (tb, nb, sb) = terms(d.logs[new])
         assert (na, nb) == ("a", new) and tb > ta and sb > sa
     finally:
