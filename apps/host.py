@@ -68,6 +68,16 @@ class AppHost:
             self.notice(f"caught up at seq {seq} ({self.runner.verified} outputs verified against the log); live")
         self.caught_up.set()
 
+    async def _report_progress(self, conn, every_s: float = 0.25) -> None:
+        """The seq this app has processed, to the sequencer, when it moved (``cluster status`` shows the real lag)."""
+        told = 0
+        while True:
+            done = self.runner.next_seq - 1
+            if done != told:
+                conn.progress(done)
+                told = done
+            await asyncio.sleep(every_s)
+
     async def run(self, max_backoff: float = 2.0) -> None:
         loop = asyncio.get_running_loop()
         backoff = 0.05
@@ -104,8 +114,10 @@ class AppHost:
                 break
             conn.subscribe(self.runner.next_seq)
             stopping = asyncio.ensure_future(self.stop.wait())
+            reporter = asyncio.ensure_future(self._report_progress(conn))
             await asyncio.wait([lost, stopping], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
+            reporter.cancel()
             self.runner.send = lambda *a: None  # kept in runner.pending; resent after reconnecting
             self.conn = None
             if self.stop.is_set():

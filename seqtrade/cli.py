@@ -423,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs = cl.add_subparsers(dest="clustercmd", required=True)
     for name, text in (("start", "start this host's processes in dependency order, waiting for each to be healthy"),
                        ("stop", "stop this host's processes: clients and gateways first, the sequencer last"),
-                       ("status", "one line per process: pid, up since, last seq delivered, lag"),
+                       ("status", "one line per process: pid, up since, the seq it has processed "
+                                  "(apps say; others: the last sent), lag"),
                        ("exec", "run one process in the foreground (for systemd units)"),
                        ("check", "validate the whole cluster file and warn about exposed secrets and plain links"),
                        ("day", "the automated day: start, trade, close, stop, post-trade jobs, archive, summary")):

@@ -8,7 +8,8 @@
   crash starts only what is missing.
 * ``stop`` stops them in reverse order (clients and gateways first, the sequencer last, so everything in flight is
   sequenced and the log is flushed and closed): SIGTERM, then SIGKILL after ``stop_timeout_s``.
-* ``status`` prints one line per process: pid, up since, and the last seq the sequencer has delivered to it, with its
+* ``status`` prints one line per process: pid, up since, and the last seq it has processed (the deterministic apps say
+  so over their connection, PROGRESS; for the others the last seq the sequencer sent them, marked "(sent)"), with its
   lag behind the head. Processes on other hosts show what the sequencer knows of them.
 * ``exec NAME`` replaces itself with one process, in the foreground: what a systemd unit runs.
 """
@@ -256,8 +257,11 @@ def status_rows(c: Cluster) -> list[list[str]]:
             state = "up" if up else "down"
             if up and p.kind in ("app", "mdgw", "fixgw") and s is None:
                 state = "up, not connected"
-            seen = f"{s.delivered_seq:,}" if s and s.subscribed else "-"
-            lag = f"{st.head_seq - s.delivered_seq:,}" if s and s.subscribed else "-"
+            # an app that reports what it has processed (PROGRESS) is judged by that; others by what they were sent
+            done = s.processed_seq if s and s.processed_seq else (s.delivered_seq if s and s.subscribed else 0)
+            seen = f"{done:,}" + ("" if s and s.processed_seq else " (sent)") if s and (s.subscribed or
+                                                                                       s.processed_seq) else "-"
+            lag = f"{max(st.head_seq - done, 0):,}" if seen != "-" else "-"
         since = "-"
         if info:
             since = dt.datetime.fromtimestamp(info["started_ns"] / 1e9).strftime("%H:%M:%S")
@@ -268,7 +272,7 @@ def status_rows(c: Cluster) -> list[list[str]]:
 
 
 def print_status(c: Cluster) -> int:
-    head = ["process", "kind", "host", "pid", "state", "up since", "last seq", "lag"]
+    head = ["process", "kind", "host", "pid", "state", "up since", "processed seq", "lag"]
     rows = status_rows(c)
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     for r in [head] + rows:

@@ -112,6 +112,11 @@ class SequencerConnection(asyncio.Protocol):
         self._out = []
         self._out_size = 0
 
+    def progress(self, seq: int) -> None:
+        """Tell the sequencer the last seq this app has processed (shown as its lag by ``cluster status``)."""
+        if not self.closed:
+            self.transport.write(protocol.frame(protocol.PROGRESS, protocol.U64.pack(seq)))
+
     def subscribe(self, from_seq: int):
         self.transport.write(protocol.frame(protocol.SUBSCRIBE, protocol.U64.pack(from_seq)))
 

@@ -9,6 +9,7 @@ client -> server
     REPLICATE  msgpack Replicate                  a standby sequencer (sequencer/ha.py) asks for the log after its
                                                   last record; it then gets RECORDS like a subscriber, and answers
     ACK        seq:u64                            each with the last seq it has appended and synced
+    PROGRESS   seq:u64                            an app: the last seq it has processed (its lag, for operators)
     STATUS     (empty) or msgpack Hello           operators' question, allowed without HELLO. Without credentials
                                                   the answer is public: day, head seq, clock; with an app's
                                                   credentials it adds the log path and every connection
@@ -29,7 +30,7 @@ import struct
 import msgspec
 
 HELLO, WELCOME, SUBMIT, SUBSCRIBE, RECORDS, CAUGHT_UP, ERROR, STATUS = 1, 2, 3, 4, 5, 6, 7, 8
-REPLICATE, TRUNCATE, ACK = 9, 10, 11
+REPLICATE, TRUNCATE, ACK, PROGRESS = 9, 10, 11, 12
 
 HEAD = struct.Struct("<IB")
 HEAD_SIZE = HEAD.size
@@ -73,6 +74,7 @@ class SessionStatus(msgspec.Struct, array_like=True):
     live: bool                 # caught up: receives records as they are sequenced
     delivered_seq: int         # the last seq written to this connection (history or live)
     last_source_seq: int       # the highest source_seq of this app sequenced
+    processed_seq: int = 0     # the last seq the app says it has processed (PROGRESS); 0: it does not say
 
 
 class Status(msgspec.Struct):

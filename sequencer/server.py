@@ -77,6 +77,7 @@ class Conn(asyncio.Protocol):
         self.live = False
         self.standby = ""        # a standby sequencer's node name (REPLICATE)
         self.acked = 0           # a standby: the last seq it has on disk
+        self.processed_seq = 0   # an app: the last seq it says it has processed (PROGRESS)
         self.offset = 0          # catch-up: next byte of the log to send
         self.paused = False
         self.closed = False
@@ -234,6 +235,10 @@ class SequencerServer:
                 if not full:
                     raise ProtocolError(f"STATUS: unknown app or wrong password ({protocol.short(h.app, 40)})")
             conn.send(protocol.STATUS, protocol.encode(self.status(full)))
+        elif kind == protocol.PROGRESS:
+            if conn.app is None or len(body) != 8:
+                raise ProtocolError("PROGRESS before HELLO, or without a u64 seq")
+            conn.processed_seq = protocol.U64.unpack(body)[0]
         elif kind == protocol.ACK:
             if not conn.standby or len(body) != 8:
                 raise ProtocolError("ACK from a connection that is not a standby")
@@ -449,7 +454,8 @@ class SequencerServer:
             self.trading_day, self.log.committed_seq, self.clock.now(), float(self.cfg.clock_speed),
             os.path.abspath(self.path),
             [protocol.SessionStatus(c.app, c.peer, c.since_ns, c.subscribed, c.live, c.delivered_seq,
-                                    self.core.last_source_seq(c.app)) for c in conns])
+                                    self.core.last_source_seq(c.app), c.acked if c.standby else c.processed_seq)
+             for c in conns])
 
     # -- time -------------------------------------------------------------------------------------------------
     def tick(self):

@@ -96,6 +96,17 @@ def test_kill_9_apps_and_sequencer_mid_stream_loses_and_duplicates_nothing(tmp_p
         wait_for(lambda: count(path, M.Pong) >= PINGS, what="all pongs")
         for p in (ping, pong):
             assert p.poll() is None, open(logs["ping" if p is ping else "pong"]).read()
+        # each app tells the sequencer what it has processed: the operators' lag is real, not what was sent
+        from sequencer.status import query
+
+        def processed():
+            st = query("127.0.0.1", port, auth=("pong", "p2"))
+            s = {x.app: x for x in st.sessions}
+            return st, s
+        wait_for(lambda: all(processed()[1][a].processed_seq > 0 for a in ("ping", "pong")), 10, "PROGRESS")
+        st, s = processed()
+        assert all(0 < s[a].processed_seq <= st.head_seq for a in ("ping", "pong"))
+        assert all(s[a].processed_seq <= s[a].delivered_seq for a in ("ping", "pong"))
     finally:
         for p in (ping, pong, seq):
             procs.stop(p)
@@ -175,6 +186,17 @@ def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_pa
         wait_for(lambda: count(path, M.Pong) >= PINGS, what="all pongs")
         for p in (ping, pong):
             assert p.poll() is None, open(logs["ping" if p is ping else "pong"]).read()
+        # each app tells the sequencer what it has processed: the operators' lag is real, not what was sent
+        from sequencer.status import query
+
+        def processed():
+            st = query("127.0.0.1", port, auth=("pong", "p2"))
+            s = {x.app: x for x in st.sessions}
+            return st, s
+        wait_for(lambda: all(processed()[1][a].processed_seq > 0 for a in ("ping", "pong")), 10, "PROGRESS")
+        st, s = processed()
+        assert all(0 < s[a].processed_seq <= st.head_seq for a in ("ping", "pong"))
+        assert all(s[a].processed_seq <= s[a].delivered_seq for a in ("ping", "pong"))
     finally:
         for p in (ping, pong):
             procs.stop(p)  # SIGTERM: each writes a last snapshot
