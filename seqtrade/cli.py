@@ -231,6 +231,10 @@ def cmd_cluster(a) -> int:
     from . import clusterconfig
     c = clusterconfig.load(a.config)
     try:
+        if a.clustercmd == "start":     # the whole file checked before anything starts (cluster day does too)
+            from . import clustercheck
+            if rc := clustercheck.run(c):
+                return rc
         if a.clustercmd == "start":
             ops.start(c, a.host)
             return 0

@@ -48,7 +48,7 @@ def _say(msg: str) -> None:
 def command(c: Cluster, p: Process) -> list[str]:
     cfg = c.path
     if p.kind == "sequencer":
-        args = ["sequencer", "--config", cfg]
+        args = ["sequencer", "--config", cfg] + (["--node", p.node] if p.node else [])
     elif p.kind == "app":
         args = ["app", "run", p.name, "--config", cfg]
     elif p.kind == "mdgw":

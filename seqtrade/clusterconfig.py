@@ -59,7 +59,7 @@ _CLUSTER = {"name": str, "host": str, "run_dir": str, "archive_dir": str, "refda
 _HOST = {"address": str}
 _FIRM = {"name": str, "imid": str, "crd": str, "cat_submitter": str, "test": bool}
 _PROCESS = {"kind": str, "host": str, "args": list, "venue": str, "seed": int, "begin": str, "gateway": str,
-            "sender": str, "target": str, "part": str, "users": str, "listen": str}
+            "sender": str, "target": str, "part": str, "users": str, "listen": str, "node": str}
 _RISK = {"max_order_qty": (int, str), "max_order_notional": (int, float, str), "credit_limit": (int, float, str),
          "collar_bp": (int, str), "dup_window_ms": int, "max_orders_per_sec": (int, str), "short_without_locate": bool}
 _MONEY = ("max_order_notional", "credit_limit")
@@ -81,6 +81,7 @@ class Process:
     part: str = "1/1"
     users: str = ""      # (web) the users file
     listen: str = ""     # (web) host:port of the desk's screen
+    node: str = ""       # (sequencer) a [sequencer.ha.nodes.NAME]: a standby until elected primary
     rank: int = 0        # start order: lower first; stop in reverse
 
 
@@ -114,6 +115,17 @@ class Cluster:
         raise ConfigError(self.path, None, f"no [process.{name}] (known: {', '.join(p.name for p in self.processes)})")
 
     def sequencer_address(self) -> tuple[str, int]:
+        """The address of the sequencer that answers now: with standbys (``[sequencer.ha]``), whichever node
+        leads; else the one sequencer's."""
+        addrs = self.seq.addresses()
+        if len(addrs) > 1:
+            from sequencer.status import query
+            for a in addrs:
+                try:
+                    query(*a, timeout=0.5)
+                    return a
+                except OSError:
+                    continue
         return self.seq.host, self.seq.port
 
     def status_auth(self) -> tuple[str, str] | None:
@@ -221,6 +233,8 @@ def _process(text: str, path: str, name: str, p: dict, c: Cluster) -> Process:
         gw_kind = c.fixgw[name].get("kind", "")
     if kind == "web" and not (proc.users and re.fullmatch(r"[\w.\-]+:\d+", proc.listen)):
         raise err("kind", "a web process needs users = \"<users file>\" and listen = \"host:port\"")
+    if kind == "sequencer" and proc.node and (c.seq.ha is None or proc.node not in c.seq.ha.nodes):
+        raise err("node", f"node {proc.node!r} is not in [sequencer.ha.nodes]")
     if kind == "venue" and not proc.venue:
         raise err("venue", "a venue process needs venue = \"<id in venues.csv>\"")
     if kind == "client-sim":

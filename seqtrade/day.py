@@ -168,6 +168,9 @@ def client_reports(c: Cluster) -> list[dict]:
 
 
 def run_day(c: Cluster) -> int:
+    from . import clustercheck
+    if rc := clustercheck.run(c):        # the whole cluster file checked before anything starts
+        return rc
     t0 = time.monotonic()
     for f in os.listdir(c.at(c.run_dir)) if os.path.isdir(c.at(c.run_dir)) else []:
         if f.endswith(".report.json"):

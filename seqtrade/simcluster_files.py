@@ -76,6 +76,7 @@ def write(dir: str, speed: float = 100.0, clock_start: str = "09:29:00", market_
     path = os.path.join(dir, "cluster.toml")
     with open(path, "w") as f:
         f.write(text)
+    os.chmod(path, 0o600)          # it holds the simulated day's clear passwords
     return path
 
 

@@ -40,52 +40,84 @@ class LeadershipLost(Exception):
 
 
 class Election:
-    """This node's view of the election key in etcd (``aetcd``, an asyncio etcd v3 client)."""
+    """This node's view of the election in etcd (``aetcd``, an asyncio etcd v3 client). Every call goes to one etcd
+    member; when it fails, the next member that answers is used (etcd forwards to its own leader)."""
 
     def __init__(self, cfg: SequencerConfig, node: str, notice):
         self.cfg, self.ha, self.node, self.notice = cfg, cfg.ha, node, notice
         self.client = None
-        self.lease = None
+        self._next = 0
+        self.lease_id = 0
         self.term = 0
         self._valid_until = 0.0
         self.lost_why = ""
         self.lost_event = asyncio.Event()
+        self._presence = 0                     # the lease of this node's "how far my log goes" key
 
     async def open(self) -> None:
         import aetcd
         last: Exception | None = None
-        for ep in self.ha.etcd:                     # the first member that answers; etcd forwards to its leader
-            host, _, port = ep.rpartition(":")
+        for _ in self.ha.etcd:
+            host, _, port = self.ha.etcd[self._next % len(self.ha.etcd)].rpartition(":")
+            self._next += 1
             try:
-                c = aetcd.Client(host=host, port=int(port), timeout=max(self.ha.lease_s, 1.0))
+                c = aetcd.Client(host=host, port=int(port), timeout=max(int(self.ha.lease_s), 1),
+                                 connect_wait_timeout=1)
                 await c.connect()
                 await c.status()
+                if self.client is not None:
+                    await self.close()
                 self.client = c
                 return
             except Exception as e:                  # aetcd raises its own hierarchy and grpc's
                 last = e
         raise ConnectionError(f"no etcd member answered ({', '.join(self.ha.etcd)}): {last}")
 
+    async def _do(self, call):
+        """``call(client)``, on another member if this one fails."""
+        try:
+            return await call(self.client)
+        except Exception as e:
+            self.notice(f"etcd: {type(e).__name__}: {str(e)[:120]}; trying another member")
+            await self.open()
+            return await call(self.client)
+
     async def leader(self) -> tuple[str, str, int, int] | None:
         """``(node, host, port, term)`` of the current primary, or None when nobody leads."""
-        kv = await self.client.get(self.ha.key.encode())
+        kv = await self._do(lambda c: c.get(self.ha.key.encode()))
         if kv is None:
             return None
         node, host, port = kv.value.decode().split("|")
         return node, host, int(port), kv.create_revision
 
-    async def most_up_to_date(self, last_seq: int) -> bool:
-        """With more than one standby, only the one holding the most of the log may lead: a batch was published once
-        ``sync_standbys`` of them had it, so the longest log has everything published. Each standby says how far its
-        log goes (a key under the election key, on a short lease), waits a moment for the others to say so, and
-        campaigns only if none is ahead (ties: the first name)."""
-        if len(self.ha.nodes) <= 2:
-            return True
+    async def say_log_end(self, last_seq: int) -> None:
+        """Keep this node's "how far my log goes" key current (a standby does so as it follows, so at an election
+        every live standby's figure is already there, final once the primary has stopped sending)."""
         prefix = f"{self.ha.key}/logs/".encode()
-        lease = await self.client.lease(max(int(round(self.ha.lease_s * 2)), 2))
-        await self.client.put(prefix + self.node.encode(), str(last_seq).encode(), lease=lease)
-        await asyncio.sleep(self.ha.lease_s / 4)
-        said = {kv.key[len(prefix):].decode(): int(kv.value) for kv in await self.client.get_prefix(prefix)}
+
+        async def put(c):
+            if not self._presence:
+                self._presence = (await c.lease(max(int(round(self.ha.lease_s * 2)), 2))).id
+            else:
+                await c.refresh_lease(self._presence)
+            await c.put(prefix + self.node.encode(), str(last_seq).encode(), lease=self._presence)
+        try:
+            await self._do(put)
+        except Exception:
+            self._presence = 0                    # the lease may be gone: a new one next time
+            raise
+
+    async def most_up_to_date(self, last_seq: int) -> bool:
+        """Only the standby holding the most of the log may lead: a batch was published once ``sync_standbys`` of
+        them had it, so the longest log has everything published. True if no live node says it has more (ties:
+        the first name)."""
+        await self.say_log_end(last_seq)
+        # every live standby says where its log ends each lease_s / 4; half a lease covers a primary that resigned
+        # (its key went at once, so the others' last word may be a moment old)
+        await asyncio.sleep(self.ha.lease_s / 2)
+        prefix = f"{self.ha.key}/logs/".encode()
+        kvs = await self._do(lambda c: c.get_prefix(prefix))
+        said = {kv.key[len(prefix):].decode(): int(kv.value) for kv in kvs}
         best = min(said.items(), key=lambda kv: (-kv[1], kv[0]))
         if best[0] != self.node:
             self.notice(f"standby {best[0]} has more of the log (seq {best[1]} to our {last_seq}): it should lead")
@@ -94,30 +126,34 @@ class Election:
     async def campaign(self, host: str, port: int) -> bool:
         """Try to become the primary; True with ``term`` set if this node won."""
         started = time.monotonic()
-        lease = await self.client.lease(max(int(round(self.ha.lease_s)), 1))
         key = self.ha.key.encode()
-        won, _ = await self.client.transaction(
-            compare=[self.client.transactions.create(key) == 0],
-            success=[self.client.transactions.put(key, f"{self.node}|{host}|{port}".encode(), lease=lease)],
-            failure=[])
-        if not won:
-            await lease.revoke()
-            return False
-        kv = await self.client.get(key)
-        self.lease, self.term = lease, kv.create_revision
-        self._valid_until = started + self.ha.lease_s * (1 - SAFETY)
-        return True
+
+        async def txn(c):
+            lease = await c.lease(max(int(round(self.ha.lease_s)), 1))
+            won, _ = await c.transaction(
+                compare=[c.transactions.create(key) == 0],
+                success=[c.transactions.put(key, f"{self.node}|{host}|{port}".encode(), lease=lease)], failure=[])
+            if not won:
+                await c.revoke_lease(lease.id)
+                return False, 0, 0
+            return True, lease.id, (await c.get(key)).create_revision
+        won, self.lease_id, term = await self._do(txn)
+        if won:
+            self.term = term
+            self._valid_until = started + self.ha.lease_s * (1 - SAFETY)
+        return won
 
     async def keep(self) -> None:
-        """Renew the lease until it cannot be renewed in time; then the leadership is lost."""
+        """Renew the lease (through any member) until it cannot be renewed in time; then the leadership is lost."""
         while not self.lost_event.is_set():
             await asyncio.sleep(self.ha.lease_s * RENEW_EVERY)
             sent = time.monotonic()
             try:
-                r = await asyncio.wait_for(self.lease.refresh(), self.ha.lease_s * RENEW_EVERY * 2)
-                ttl = getattr(r[0] if isinstance(r, list) else r, "TTL", 1)
-                if ttl <= 0:
-                    raise LeadershipLost("etcd says the lease has expired")
+                r = await asyncio.wait_for(self._do(lambda c: c.refresh_lease(self.lease_id)),
+                                           self.ha.lease_s * (1 - SAFETY))
+                if r is None or r.TTL <= 0:
+                    self.lost("etcd says the lease has expired")
+                    return
                 if self.lost_event.is_set():
                     return
                 self._valid_until = sent + self.ha.lease_s * (1 - SAFETY)
@@ -137,8 +173,8 @@ class Election:
 
     async def resign(self) -> None:
         try:
-            if self.lease is not None:
-                await asyncio.wait_for(self.lease.revoke(), 1.0)
+            if self.lease_id:
+                await asyncio.wait_for(self.client.revoke_lease(self.lease_id), 1.0)
         except Exception:
             pass
 
@@ -220,8 +256,16 @@ async def follow(cfg: SequencerConfig, node: str, host: str, port: int, election
             ha.replication_app, password, node, last_seq, last_crc, messages.SCHEMA_VERSION))))
         notice(f"following the primary at {host}:{port} from seq {last_seq + 1}")
         while not f.done.done():
-            await asyncio.wait([f.done], timeout=ha.lease_s / 2)
-            if not f.done.done() and await election.leader() is None:
+            await asyncio.wait([f.done], timeout=ha.lease_s / 4)
+            if f.done.done():
+                break
+            try:
+                await election.say_log_end(log.committed_seq)
+                gone = await election.leader() is None
+            except Exception as e:              # etcd unreachable: keep following; the primary decides its fate
+                notice(f"etcd: {type(e).__name__}: {str(e)[:120]}")
+                continue
+            if gone:
                 notice("the primary's election key is gone: campaigning")
                 f.transport.close()
                 break
@@ -240,6 +284,25 @@ def _trading_day(cfg: SequencerConfig) -> str:
     return cfg.trading_day or dt.datetime.now(ZoneInfo("America/New_York")).strftime("%Y%m%d")
 
 
+async def _elect(cfg: SequencerConfig, node: str, me, election: Election, notice) -> bool:
+    """One round: follow the primary while there is one; else campaign if no live standby has more of the log.
+    True when this node has won."""
+    lead = await election.leader()
+    if lead is not None and lead[0] != node:
+        try:
+            await follow(cfg, node, lead[1], lead[2], election, notice)
+        except OSError as e:
+            notice(f"cannot reach the primary {lead[0]} at {lead[1]}:{lead[2]}: {e}")
+            await asyncio.sleep(cfg.ha.lease_s / 4)
+        return False
+    if lead is not None:              # our own key from before a restart: let it expire
+        await asyncio.sleep(cfg.ha.lease_s / 4)
+        return False
+    if not await election.most_up_to_date(_last(log_path(cfg.data_dir, _trading_day(cfg)))[0]):
+        return False                  # its key lives only while it does: if it died, ours wins later
+    return await election.campaign(me.host, me.port)
+
+
 async def run_node(cluster_cfg: SequencerConfig, node: str, ready=None) -> int:
     """One HA node: a standby until it wins the election, then the primary until it loses its lease."""
     from .server import SequencerServer
@@ -250,26 +313,15 @@ async def run_node(cluster_cfg: SequencerConfig, node: str, ready=None) -> int:
         print(f"sequencer {node}: {m}", file=sys.stderr, flush=True)
     election = Election(cfg, node, notice)
     await election.open()
-    deferred = 0
     try:
         while True:
-            lead = await election.leader()
-            if lead is not None and lead[0] != node:
-                try:
-                    await follow(cfg, node, lead[1], lead[2], election, notice)
-                except OSError as e:
-                    notice(f"cannot reach the primary {lead[0]} at {lead[1]}:{lead[2]}: {e}")
-                    await asyncio.sleep(cfg.ha.lease_s / 4)
-                continue
-            if lead is not None:              # our own key from before a restart: let it expire
+            try:
+                won = await _elect(cfg, node, me, election, notice)
+            except Exception as e:              # etcd unreachable for now (restarting): try again
+                notice(f"etcd: {type(e).__name__}: {str(e)[:160]}; retrying")
                 await asyncio.sleep(cfg.ha.lease_s / 4)
                 continue
-            deferred = 0 if await election.most_up_to_date(_last(log_path(cfg.data_dir, _trading_day(cfg)))[0]) \
-                else deferred + 1
-            # a standby ahead of us that does not take over within two leases is gone too: then we lead
-            if deferred and deferred * cfg.ha.lease_s / 4 < cfg.ha.lease_s * 2:
-                continue
-            if await election.campaign(me.host, me.port):
+            if won:
                 break
         t0 = time.monotonic()
         server = SequencerServer(cfg, notice=notice, leadership=election, node=node)

@@ -372,6 +372,8 @@ def main(argv=None) -> int:
     ap.add_argument("--etcd", type=int, default=3, help="etcd members")
     ap.add_argument("--keep", action="store_true", help="keep each run's files")
     a = ap.parse_args(argv)
+    # SIGTERM unwinds like ^C, so the namespaces, the bridge and the processes of the run are removed
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     why = netns_available()
     if why or shutil.which("etcd") is None:
         print(f"chaos: cannot run here: {why or 'needs etcd'}")
