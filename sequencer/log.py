@@ -32,6 +32,7 @@ _U64 = struct.Struct("<Q")
 READ_CHUNK = 4 * 1024 * 1024
 
 FSYNC_POLICIES = ("batch", "interval", "never")
+_TERM_START = messages.TAG_OF_CLASS[messages.TermStart]
 
 
 class LogCorrupt(Exception):
@@ -127,6 +128,7 @@ class ScanResult:
     count: int = 0
     source_seqs: dict = field(default_factory=dict)  # source -> highest source_seq sequenced
     index: list = field(default_factory=list)        # offset of seq 1, 1+K, ...
+    term_starts: list = field(default_factory=list)  # seqs of TermStart records (sequencer/ha.py)
     torn: FrameError | None = None
 
 
@@ -159,6 +161,8 @@ def scan_log(path: str, decode_payloads: bool = False) -> ScanResult:
                     except ValueError as e:
                         raise LogCorrupt(path, off, f"seq {seq}: {e}") from None
                 seqs[src] = sseq
+                if typ == _TERM_START:
+                    res.term_starts.append(seq)
                 if (seq - 1) % INDEX_EVERY == 0:
                     index.append(off)
                 last_seq, last_ts = seq, ts
@@ -213,6 +217,7 @@ class LogWriter:
         self.last_ts = res.last_ts
         self.source_seqs: dict[str, int] = res.source_seqs
         self.index: list[int] = res.index
+        self.term_starts: list[int] = res.term_starts
         self.size = res.good_end
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
         with open(index_path(path), "wb") as f:

@@ -294,15 +294,16 @@ class SequencerServer:
         conn.app, conn.standby = f"standby:{r.node}", r.node
         conn.authenticated()
         keep = r.last_seq
-        if self.term and keep >= self.term_start_seq:
-            keep = self.term_start_seq - 1
-        elif keep > self.log.committed_seq:
-            keep = self.log.committed_seq
-        if keep == r.last_seq and keep and frame_crc(self.path, keep) != r.last_crc:
-            keep = (self.term_start_seq - 1) if self.term else 0
-            if keep >= r.last_seq or not keep:
-                raise ProtocolError(f"standby {r.node}: its log differs from this primary's before this term "
-                                    f"(at seq {r.last_seq}); rebuild it from a copy of this log")
+        if keep > self.log.committed_seq:        # more than this primary has: an old term's, never committed
+            keep = self.term_start_seq - 1 if self.term else self.log.committed_seq
+        elif keep and frame_crc(self.path, keep) != r.last_crc:
+            # it holds another term's records there: cut back to the start of the term that seq is in here (asked
+            # again, it comes back with an earlier record, until the two logs agree)
+            starts = [t for t in self.term_boundaries() if t <= keep]
+            if not starts:
+                raise ProtocolError(f"standby {r.node}: its log differs from this primary's (at seq {r.last_seq}) "
+                                    f"before any term this log knows; rebuild it from a copy of this log")
+            keep = starts[-1] - 1
         if keep != r.last_seq:
             self.notice(f"standby {r.node}: log ends at seq {r.last_seq}; told to cut it after seq {keep}")
             conn.send(protocol.TRUNCATE, protocol.U64.pack(keep))
@@ -318,6 +319,11 @@ class SequencerServer:
         else:
             conn.offset = self.locate(keep + 1)
             self.pump(conn)
+
+    def term_boundaries(self) -> list[int]:
+        """The first seq of each term in this log (a TermStart, or seq 1 when a new day's log began with the term's
+        DayStart and then its TermStart)."""
+        return sorted({1 if t == 2 else t for t in self.log.term_starts} | ({self.term_start_seq} if self.term else set()))
 
     def release(self):
         """Publish what enough standbys have acknowledged, while this primary's lease is valid."""

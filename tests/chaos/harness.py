@@ -289,7 +289,12 @@ class = "apps.sample:PongApp"
                 if not procs[n].alive():
                     procs[n].kill()
                     procs[n].start(net)
-        # the day ends: every pong, on whichever node leads
+        # the day ends: every pong, on whichever node leads; a node that stopped during the last fault is started
+        # again, as its supervisor would, and cuts what its term never committed
+        for n in nodes:
+            if not procs[n].alive():
+                procs[n].kill()
+                procs[n].start(net)
         done = _wait(lambda: (lambda p: p is not None and pongs(p) >= pings)(primary()), 180)
         lead = primary()
         if not done or lead is None:
@@ -297,6 +302,8 @@ class = "apps.sample:PongApp"
                                    f"{ {n: pongs(n) for n in nodes} }")
         else:
             for n in nodes:                          # let the standbys catch up, then stop everything
+                _wait(lambda: procs[n].text().rfind("caught up") > procs[n].text().rfind("--- start")
+                      or n == lead, 30)
                 _wait(lambda: os.path.getsize(logs[n]) >= os.path.getsize(logs[lead]) - 4096, 20)
             time.sleep(1.0)
             for p in procs.values():
