@@ -66,6 +66,8 @@ class AppHost:
     def _on_caught_up(self, seq: int):
         if not self.caught_up.is_set():
             self.notice(f"caught up at seq {seq} ({self.runner.verified} outputs verified against the log); live")
+            from sequencer.notify import ready
+            ready(f"caught up at seq {seq}")
         self.caught_up.set()
 
     async def _report_progress(self, conn, every_s: float = 0.25) -> None:

@@ -15,7 +15,7 @@ import signal
 import sys
 
 from sequencer import messages as M
-from sequencer.client import connect
+from sequencer.client import SequencerError, connect
 
 from .consolidate import Consolidator, Conflator
 from .feed import follow
@@ -97,16 +97,40 @@ class MarketDataGateway:
         self._schedule_flush()
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.conn, welcome = await connect(self.host, self.port, self.name, self.password,
-                                           on_records=self._on_records)
-        self.sseq = welcome.last_source_seq
-        self.conn.subscribe(1)
-        _log(f"connected to the sequencer ({welcome.trading_day}); {len(self.feeds)} venue feeds")
+        """Follow the venue feeds all day; keep a connection to the sequencer, reconnecting at once when it is lost
+        (a restart, or a standby taking over). Updates that arrive while it is away wait in the conflator: a venue's
+        latest top replaces the one before it, trades and halts are kept in order."""
         tasks = [asyncio.create_task(follow(v, h, p, self.on_update, _log)) for v, (h, p) in self.feeds.items()]
-        await stop.wait()
+        loop = asyncio.get_running_loop()
+        backoff = 0.05
+        while not stop.is_set():
+            lost = loop.create_future()
+            try:
+                conn, welcome = await connect(self.host, self.port, self.name, self.password,
+                                              on_records=self._on_records,
+                                              on_lost=lambda exc, f=lost: f.done() or f.set_result(exc))
+            except (OSError, SequencerError) as e:
+                _log(f"cannot reach the sequencer: {e}; retrying in {backoff:.2f}s")
+                await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.05
+            self.conn, self.sseq = conn, welcome.last_source_seq
+            conn.subscribe(1)                # subscriptions kept; those made while away are read from the stream
+            _log(f"connected to the sequencer ({welcome.trading_day}); {len(self.feeds)} venue feeds")
+            from sequencer.notify import ready
+            ready("connected to the sequencer")
+            self._schedule_flush()
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([lost, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            self.conn = None
+            if not stop.is_set():
+                _log(f"lost the sequencer ({lost.result()}); reconnecting")
         for t in tasks:
             t.cancel()
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def run(a) -> int:

@@ -57,6 +57,8 @@ class ClientSim:
                 await client.connect(*self.addr)
                 self.client = client
                 _log(f"{self.p.sender} logged on to {self.addr[0]}:{self.addr[1]} ({self.p.begin})")
+                from sequencer.notify import ready
+                ready("logged on")
                 return
             except (OSError, ConnectionError, TimeoutError) as e:
                 if attempt % 10 == 0:

@@ -60,6 +60,8 @@ class EdgeClient:
     def _caught_up(self, seq: int) -> None:
         if not self.caught_up.is_set():
             self.notice(f"caught up with the stream at seq {seq}")
+            from .notify import ready
+            ready(f"caught up at seq {seq}")
             self.caught_up.set()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -212,6 +212,8 @@ class Follower(asyncio.Protocol):
                 elif kind == protocol.CAUGHT_UP:
                     self.caught_up = True
                     self.notice(f"standby caught up at seq {self.log.committed_seq}")
+                    from .notify import ready
+                    ready(f"standby, caught up at seq {self.log.committed_seq}")
                 elif kind == protocol.TRUNCATE:
                     self.truncate_to = protocol.U64.unpack(body)[0]
                 elif kind == protocol.ERROR:
@@ -329,6 +331,8 @@ async def run_node(cluster_cfg: SequencerConfig, node: str, ready=None) -> int:
         keeper = asyncio.create_task(election.keep())
         notice(f"primary in term {election.term} from seq {server.term_start_seq} "
                f"({(time.monotonic() - t0) * 1000:.0f} ms after winning the election)")
+        from .notify import ready as notify_ready
+        notify_ready(f"primary in term {election.term}")
         if ready is not None:
             ready(server)
         import signal

@@ -520,6 +520,8 @@ def whole_frames(chunk: bytes) -> tuple[int, int]:
 async def serve_forever(cfg: SequencerConfig, ready=None):
     server = SequencerServer(cfg)
     await server.start()
+    from .notify import ready as notify_ready
+    notify_ready(f"listening; log at seq {server.log.committed_seq}")
     if ready is not None:
         ready(server)
     stop = asyncio.Event()

@@ -164,6 +164,8 @@ class VenueServer:
         _log(f"{self.sim.venue} FIX on {host}:{ports[0]} ({', '.join(self.ref['sessions'])}), market data on "
              f"{host}:{ports[1]}, admin on {host}:{ports[2]}")
         print(f"venue {self.sim.venue} ready fix={ports[0]} md={ports[1]} admin={ports[2]}", flush=True)
+        from sequencer.notify import ready as notify_ready
+        notify_ready(f"FIX on {ports[0]}, market data on {ports[1]}")
         if ready:
             ready(ports)
         task = asyncio.create_task(self._stepper())

@@ -92,3 +92,48 @@ def test_gateway_sequences_subscribed_symbols_and_halts(tmp_path):
     assert any(q.venue == "" for q in quotes) and any(q.venue == "XNAS" for q in quotes)
     assert any(isinstance(m, M.Trade) and m.symbol == "AAPL" for m in md_recs)
     assert M.SymbolStatus("AAPL", True) in md_recs
+
+
+def test_the_gateway_reconnects_at_once_when_the_sequencer_restarts(tmp_path):
+    """kill -9 of the sequencer mid-day: the gateway is back, subscriptions intact, within a second of the restart."""
+    import time
+    port, fix, md, adm = (procs.free_port() for _ in range(4))
+    cfg = tmp_path / "seq.toml"
+    cfg.write_text(f'[sequencer]\nport = {port}\ndata_dir = "{tmp_path / "data"}"\ntrading_day = "20260105"\n'
+                   f'[apps.mdgw]\npassword = "m"\nrole = "marketdata"\n[apps.tester]\npassword = "t"\nrole = "algo"\n')
+    path = log_path(str(tmp_path / "data"), "20260105")
+    seq = procs.seqtrade("sequencer", "--config", str(cfg), log_path=str(tmp_path / "seq.out"))
+    ps = []
+    try:
+        procs.wait_port("127.0.0.1", port, proc=seq)
+        ps.append(procs.seqtrade("venue", "--id", "XNAS", "--speed", "20", "--fix-port", str(fix), "--md-port",
+                                 str(md), "--admin-port", str(adm), log_path=str(tmp_path / "venue.out")))
+        procs.wait_port("127.0.0.1", adm, proc=ps[0])
+        ps.append(procs.seqtrade("mdgw", "--config", str(cfg), "--feed", f"XNAS=127.0.0.1:{md}",
+                                 log_path=str(tmp_path / "mdgw.out")))
+
+        async def subscribe():
+            conn, w = await connect("127.0.0.1", port, "tester", "t")
+            m = M.MdSubscribe("AAPL", "tester")
+            conn.submit(1, M.tag_of(m), M.encode(m))
+            conn.flush()
+            await asyncio.sleep(1.5)
+            conn.close()
+        asyncio.run(subscribe())
+
+        def quotes():
+            return sum(1 for r in LogReader(path).records() if r.source == "mdgw")
+        assert quotes() > 0
+        procs.kill9(seq)
+        seq = procs.seqtrade("sequencer", "--config", str(cfg), log_path=str(tmp_path / "seq.out"))
+        procs.wait_port("127.0.0.1", port, proc=seq)
+        t0, before = time.monotonic(), quotes()
+        while quotes() == before and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        back = time.monotonic() - t0
+        assert quotes() > before, open(tmp_path / "mdgw.out").read()
+        assert back < 2.0, back
+    finally:
+        for p in reversed(ps):
+            procs.stop(p)
+        procs.stop(seq)

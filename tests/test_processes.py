@@ -224,3 +224,32 @@ def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_pa
         tail, resumed = replay(path, {}, verify=True, from_snapshot=oldest, until_seq=at,
                                snapshot_key=snapshot.key_for({"ping": "p1", "pong": "p2"}[name]))
         assert tail.mismatches == {name: 0} and state_json(resumed) == state_json(full)
+
+
+def test_processes_tell_their_supervisor_they_are_ready_only_once_healthy(tmp_path):
+    """systemd Type=notify: READY=1 from the sequencer once it listens, from an app once it has caught up with the
+    stream (sequencer/notify.py), on the socket systemd names in NOTIFY_SOCKET."""
+    import socket
+    port = procs.free_port()
+    cfg = write_config(tmp_path, port)
+    sock_path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock_path)
+    s.settimeout(15)
+    env = {"NOTIFY_SOCKET": sock_path}
+    seq = procs.seqtrade("sequencer", "--config", cfg, log_path=str(tmp_path / "seq.out"), env=env)
+    app = None
+    try:
+        msg = s.recv(1000).decode()
+        assert msg.startswith("READY=1") and "listening" in msg
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass                                     # it said ready, and it does listen
+        app = procs.seqtrade("app", "run", "pong", "--config", cfg, log_path=str(tmp_path / "pong.out"), env=env)
+        msg = s.recv(1000).decode()
+        assert msg.startswith("READY=1") and "caught up" in msg
+        assert "caught up at seq" in open(tmp_path / "pong.out").read()
+    finally:
+        for p in (app, seq):
+            if p is not None:
+                procs.stop(p)
+        s.close()

@@ -72,6 +72,8 @@ class WebGateway:
                 self.source_seq = welcome.last_source_seq
                 self.conn.subscribe(1)
                 self.connected = True
+                from sequencer.notify import ready
+                ready("connected to the stream")
                 while self.connected:
                     await asyncio.sleep(0.5)
             except (OSError, asyncio.TimeoutError) as e:
