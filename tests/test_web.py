@@ -280,6 +280,8 @@ def test_the_blotter_in_a_real_browser(desk):
             assert "1,000" in row.inner_text() or "1000" in row.inner_text()
             alice.locator("#positionsGrid .ag-row", has_text="2000.00").wait_for(timeout=10_000)
             assert alice.locator("#stale").is_hidden()
+            # the apps' lag, from the sequencer's STATUS: the gateway's own connection is the one connected here
+            alice.locator("#appsGrid .ag-row", has_text="web").wait_for(timeout=10_000)
             bob = sign_in("bob", "bob-pw")
             bob.locator("#ordersGrid .ag-row", has_text="W-2").wait_for(timeout=10_000)
             assert bob.locator("#ordersGrid .ag-row", has_text="W-1").count() == 0

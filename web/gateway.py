@@ -81,6 +81,17 @@ class WebGateway:
             self.connected = False
             await asyncio.sleep(1.0)
 
+    async def poll_lag(self, every_s: float = 2.0) -> None:
+        """The apps' lag for the screen, from the sequencer's STATUS under this gateway's own credentials."""
+        from sequencer.status import query
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                st = await asyncio.to_thread(query, self.seq_host, self.seq_port, 1.0, (self.name, self.password))
+            except OSError:
+                continue
+            self.view.app_lag(st)
+
     async def pump(self) -> None:
         """Every BATCH_S: the changed rows to each browser, only those it may see; a heartbeat every second."""
         beat = 0.0
@@ -263,7 +274,8 @@ class WebGateway:
                       web.static("/static", STATIC)])
 
         async def background(app):
-            tasks = [asyncio.create_task(self.follow()), asyncio.create_task(self.pump())]
+            tasks = [asyncio.create_task(self.follow()), asyncio.create_task(self.pump()),
+                     asyncio.create_task(self.poll_lag())]
             yield
             for t in tasks:
                 t.cancel()

@@ -23,7 +23,8 @@ def _px(v: int) -> float:
 
 class DeskView:
     def __init__(self):
-        self.tables: dict[str, dict[str, dict]] = {"orders": {}, "positions": {}, "venues": {}, "alerts": {}}
+        self.tables: dict[str, dict[str, dict]] = {"orders": {}, "positions": {}, "venues": {}, "alerts": {},
+                                                   "apps": {}}
         self.changed: dict[str, dict[str, None]] = {t: {} for t in self.tables}
         self.head_seq = 0
         self.clock_ns = 0
@@ -151,6 +152,16 @@ class DeskView:
         return {"type": "detail", "orderId": order_id, "children": list(self.children.get(order_id, {}).values()),
                 "executed": self.executed.get(order_id, []), "schedule": self.schedule(order_id),
                 "market": self.nbbo.get(row.get("symbol", ""))}
+
+    def app_lag(self, status) -> None:
+        """Each connected app's position behind the stream's head, from the sequencer's STATUS (what the app says it
+        has processed, else what was sent to it)."""
+        for s in status.sessions:
+            done = s.processed_seq or s.delivered_seq
+            row = {"id": s.app, "app": s.app, "processed": done, "lag": max(status.head_seq - done, 0),
+                   "reported": bool(s.processed_seq), "live": s.live, "client": "*"}
+            if self.tables["apps"].get(s.app) != row:
+                self._put("apps", s.app, row)
 
     def _put(self, table: str, key: str, row: dict) -> None:
         self.tables[table][key] = row

@@ -42,6 +42,9 @@ const columns = {
     {field: "status", width: 120}, {field: "text", flex: 1}],
   venues: [{field: "venue", width: 90}, {field: "session", width: 100},
            {field: "up", width: 90, valueFormatter: p => p.value ? "up" : "DOWN"}],
+  apps: [{field: "app", width: 110}, {field: "processed", headerName: "Processed seq", type: "numericColumn", width: 130},
+         {field: "lag", type: "numericColumn", width: 90},
+         {field: "reported", headerName: "", width: 80, valueFormatter: p => p.value ? "" : "(sent)"}],
 };
 const rowClassRules = {
   "row-filled": p => p.data && p.data.status === "Filled",
@@ -49,13 +52,18 @@ const rowClassRules = {
   "row-rejected": p => p.data && p.data.status === "Rejected",
 };
 const grids = {};
-for (const name of ["orders", "positions", "alerts", "children", "venues"]) {
-  const saved = localStorage.getItem("layout-" + name);
+// column layouts are saved per user (the signed-in name, from the page's cookie session) in this browser
+let layoutKey = name => "layout-" + name;
+const me = fetch("/me").then(r => r.json()).then(m => { layoutKey = name => `layout-${m.user}-${name}`; return m; });
+for (const name of ["orders", "positions", "alerts", "children", "venues", "apps"]) {
   grids[name] = agGrid.createGrid(document.getElementById(name + "Grid"), {
     columnDefs: columns[name], rowData: [], getRowId: p => p.data.id, rowClassRules,
     defaultColDef: {sortable: true, filter: true, resizable: true}, enableCellTextSelection: true,
     onColumnMoved: e => save(name), onColumnResized: e => save(name), onSortChanged: e => save(name),
-    onGridReady: p => { if (saved) p.api.applyColumnState({state: JSON.parse(saved), applyOrder: true}); },
+    onGridReady: p => me.then(m => {
+      const saved = localStorage.getItem(layoutKey(name));
+      if (saved) p.api.applyColumnState({state: JSON.parse(saved), applyOrder: true});
+    }),
     preventDefaultOnContextMenu: name === "orders",
     onRowClicked: name === "orders" ? (e => watch(e.data.id)) : undefined,
     onCellContextMenu: name === "orders" ? (e => menu(e.data, e.event)) : undefined,
@@ -119,11 +127,11 @@ function chart() {
     `<text x="5" y="12" font-size="10">${q.toLocaleString()}</text>` +
     `<text x="5" y="198" font-size="9">${hhmm(t0)}</text><text x="340" y="198" font-size="9">${hhmm(t1)}</text>`;
 }
-function save(name) { localStorage.setItem("layout-" + name, JSON.stringify(grids[name].getColumnState())); }
+function save(name) { localStorage.setItem(layoutKey(name), JSON.stringify(grids[name].getColumnState())); }
 document.getElementById("search").addEventListener("input", e => {
   for (const g of Object.values(grids)) g.setGridOption("quickFilterText", e.target.value);
 });
-const known = {orders: new Set(), positions: new Set(), alerts: new Set(), venues: new Set()};
+const known = {orders: new Set(), positions: new Set(), alerts: new Set(), venues: new Set(), apps: new Set()};
 // what bench/web.py reads: rows applied, and for each changed order row the delay from its sequenced time to now
 window.seqtradeStats = {rows: 0, delaysMs: []};
 function apply(tables, snapshot) {
@@ -156,9 +164,9 @@ let socket = null;
 function send(action) { if (socket) socket.send(JSON.stringify(action)); }
 document.getElementById("kill").onclick = () => send({action: "kill", client: "*"});
 document.getElementById("release").onclick = () => send({action: "release", client: "*"});
-fetch("/me").then(r => r.json()).then(me => {
-  allowed = new Set(me.actions);
-  if (allowed.has("kill") && me.clients.includes("*")) document.getElementById("risk").hidden = false;
+me.then(m => {
+  allowed = new Set(m.actions);
+  if (allowed.has("kill") && m.clients.includes("*")) document.getElementById("risk").hidden = false;
 });
 let lastBeat = 0, streamUp = false;
 function staleCheck() {
