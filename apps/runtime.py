@@ -107,6 +107,12 @@ class App:
         """Send an output to the sequencer. Returns its source_seq. Act on it only when it comes back sequenced."""
         return self._submit(msg)
 
+    def state_hash(self) -> str:
+        """A digest of this app's whole state (``apps/statehash.py``): a replay to the same seq, or a snapshot
+        restored, must hash equal to the live app."""
+        from .statehash import state_hash
+        return state_hash(self)
+
     def snapshot_state(self) -> dict:
         """State for people (replay --until dumps it). Override to show more."""
         return {"timers": [(at, repr(tok)) for at, tok in self.timers.pending()]}

@@ -70,6 +70,7 @@ class Result:
     stopped_at: int | None = None
     verified: dict = field(default_factory=dict)
     mismatches: dict = field(default_factory=dict)
+    state_hashes: dict = field(default_factory=dict)   # app -> state_hash() where the replay ended
 
 
 def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = None, until_ns: int | None = None,
@@ -120,6 +121,7 @@ def replay(path: str, apps: dict, verify: bool = True, until_seq: int | None = N
     res.seconds = time.perf_counter() - t0
     res.verified = {n: r.verified for n, r in runners.items()}
     res.mismatches = {n: r.mismatches for n, r in runners.items()}
+    res.state_hashes = {n: r.app.state_hash() for n, r in runners.items()}
     return res, runners
 
 
@@ -160,6 +162,7 @@ def _parallel(path, apps, verify, until_seq, until_ns, progress, progress_every,
         res.records, res.last_seq, res.stopped_at = r.records, r.last_seq, r.stopped_at
         res.verified.update(r.verified)
         res.mismatches.update(r.mismatches)
+        res.state_hashes.update(r.state_hashes)
         runners.update(group_runners)
     return res, {n: runners[n] for n in names}
 

@@ -11,6 +11,9 @@ that others may write to is refused.
 Writing is one pickle of the state: 130-420 ms for the OMS or the algo late in a full day (``bench/snapshot.py``),
 which a live app does in a forked child (``apps/live_snapshots.py``) so that its stream is not held up.
 
+The header also carries each app's ``state_hash()`` (``apps/statehash.py``) when it was written; a restored state must
+hash the same, or the snapshot is refused.
+
 The header also carries a fingerprint of the code whose objects the state is made of (the deterministic folders,
 ``apps/`` and the message schema). A snapshot is the old code's state: loaded into changed code it would mix the two
 and replay something the day never ran, so a snapshot from other code is refused, and recovery or the replay goes
@@ -26,7 +29,7 @@ import re
 
 from sequencer import messages
 
-MAGIC = b"SEQTRADE-SNAPSHOT-3\n"
+MAGIC = b"SEQTRADE-SNAPSHOT-4\n"
 SECRET_ENV = "SEQTRADE_SNAPSHOT_SECRET"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _code_id = ""
@@ -77,7 +80,8 @@ def path_for(dir: str, trading_day: str, seq: int) -> str:
 
 def write(dir: str, trading_day: str, seq: int, runners: dict, key: bytes) -> str:
     body = pickle.dumps(runners, protocol=pickle.HIGHEST_PROTOCOL)
-    head = f"{trading_day} {seq} {messages.SCHEMA_VERSION} {code_id()} {','.join(sorted(runners))}".encode()
+    hashes = ",".join(runners[n].app.state_hash() for n in sorted(runners))
+    head = f"{trading_day} {seq} {messages.SCHEMA_VERSION} {code_id()} {','.join(sorted(runners))} {hashes}".encode()
     mac = hmac.new(key, MAGIC + head + b"\n" + body, hashlib.sha256).hexdigest().encode()
     os.makedirs(dir, mode=0o700, exist_ok=True)
     _check_dir(dir)
@@ -97,7 +101,7 @@ def apps_of(path: str) -> list[str]:
     with open(path, "rb") as f:
         data = f.read(len(MAGIC) + 512)
     head = data[len(MAGIC):].partition(b"\n")[0].split()
-    return head[4].decode(errors="replace").split(",") if data.startswith(MAGIC) and len(head) == 6 else []
+    return head[4].decode(errors="replace").split(",") if data.startswith(MAGIC) and len(head) == 7 else []
 
 
 def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
@@ -118,7 +122,7 @@ def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
         raise SnapshotError(f"{path}: signature does not match (damaged, or not written with this app's secret); "
                             f"not loaded")
     try:
-        day, seq, schema, code, _apps = signed.decode().split()
+        day, seq, schema, code, _apps, hashes = signed.decode().split()
     except ValueError:
         raise SnapshotError(f"{path}: damaged header") from None
     if day != trading_day:
@@ -128,7 +132,13 @@ def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
     if code != code_id():
         raise SnapshotError(f"{path}: written by other code (fingerprint {code}, this code {code_id()}): the state "
                             f"it holds is the old code's; replay from the log's start instead")
-    return int(seq), pickle.loads(body)
+    runners = pickle.loads(body)
+    # the whole state, compared: what was restored must be what was written (exchange-core's stateHash check)
+    got = ",".join(runners[n].app.state_hash() for n in sorted(runners))
+    if got != hashes:
+        raise SnapshotError(f"{path}: the restored state does not hash as the state that was written "
+                            f"({got[:16]} vs {hashes[:16]}); not used")
+    return int(seq), runners
 
 
 def all_of(dir: str, trading_day: str) -> list[str]:

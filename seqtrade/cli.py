@@ -186,6 +186,9 @@ def cmd_replay(a) -> int:
                                                           else "") for n, v in res.verified.items())
     print(f"replay: {res.records:,} records to seq {res.last_seq:,} in {res.seconds:.1f} s ({rate:,.0f} msgs/s); "
           f"{checked}", file=sys.stderr)
+    if res.state_hashes:
+        print("replay: state hashes at seq {:,}: {}".format(res.last_seq, ", ".join(
+            f"{n} {h[:16]}" for n, h in res.state_hashes.items())), file=sys.stderr)
     if res.stopped_at is not None or a.dump:
         text = state_json(runners)
         if a.dump:
