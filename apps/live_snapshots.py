@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 
-from replay import snapshot
+from . import snapshot
 
 from .runtime import AppRunner
 

@@ -188,10 +188,21 @@ class AppRunner:
         for rec in recs:
             self.handle(rec)
 
-    # -- snapshots (replay/snapshot.py) -------------------------------------------------------------------------
+    # -- snapshots (apps/snapshot.py) ---------------------------------------------------------------------------
+    STATE = ("app", "name", "next_seq", "out_seq", "recorded_upto", "pending", "current_seq", "verified")
+
+    def plain(self) -> "AppRunner":
+        """This runner's state as a plain AppRunner (what a snapshot holds: the app, the position in the stream, the
+        outputs not yet sequenced), whatever kind of runner it is (a replay's has settings of its own)."""
+        r = AppRunner.__new__(AppRunner)
+        r.__dict__.update({k: self.__dict__[k] for k in self.STATE})
+        r.send = lambda sseq, typ, payload: None
+        return r
+
+    # a parallel replay's workers hand their runners back to the parent through a pipe (our own processes)
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.pop("send", None)       # the transport is not state: whoever loads a snapshot gives its own
+        state.pop("send", None)       # the transport is not state
         return state
 
     def __setstate__(self, state):

@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from replay import apps as registry  # noqa: E402
-from replay import snapshot  # noqa: E402
+from apps import snapshot  # noqa: E402
 KEY = snapshot.key_for("bench")   # the bench signs and checks its own snapshots
 from replay.runner import replay  # noqa: E402
 from sequencer.log import LogReader  # noqa: E402

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from apps.runtime import AppRunner, DeterminismError
 from sequencer.log import LogReader, stderr_notice
 
-from . import snapshot
+from apps import snapshot
 from .diff import side_by_side
 
 

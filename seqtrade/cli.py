@@ -154,7 +154,7 @@ def cmd_replay(a) -> int:
 
     def progress(n, rec, secs):
         print(f"replay: {n:,} records, seq {rec.seq:,}, {n / secs:,.0f} msgs/s", file=sys.stderr, flush=True)
-    from replay import snapshot
+    from apps import snapshot
     start = a.from_snapshot
     try:
         if a.from_latest_snapshot:

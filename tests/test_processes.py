@@ -152,7 +152,7 @@ def test_apps_restart_from_their_latest_snapshot_and_end_as_a_full_replay(tmp_pa
     tail (a damaged newest one is skipped for the one before). Nothing is lost or duplicated, and each app's state
     at its final snapshot is exactly the state a full replay of the log reaches at that seq."""
     from apps.sample import PingApp, PongApp
-    from replay import snapshot
+    from apps import snapshot
     from replay.runner import replay, state_json
 
     port = procs.free_port()

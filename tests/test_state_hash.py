@@ -9,7 +9,7 @@ from apps.algo import AlgoApp
 from apps.oms import OmsApp
 from apps.runtime import AppRunner
 from apps.simcluster import SimCluster
-from replay import snapshot
+from apps import snapshot
 from sequencer import messages as M
 from sequencer.log import LogReader
 

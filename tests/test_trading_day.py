@@ -53,7 +53,7 @@ def crash_and_restart_the_algo(c, path):
     """Mid-day, once the algo has written a snapshot: kill -9 it, and run the start script again, as operations
     would. It must restart only the algo, which resumes from its snapshot; the conservation checks below then show
     that the crash lost and duplicated nothing."""
-    from replay import snapshot
+    from apps import snapshot
     from seqtrade.cluster import running
     algo = next(p for p in c.processes if p.name == "algo")
     snaps = os.path.join(c.dir, "run", "snapshots", "algo")

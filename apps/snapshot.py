@@ -1,52 +1,36 @@
 """Snapshots of the deterministic apps' state at a seq, so a replay (or a recovery) can start from the latest
 snapshot and the log's tail instead of the start of the day.
 
-A snapshot is the apps' runners pickled whole (the app, its state machine, its timers, the runner's position and
-its not-yet-sequenced outputs) after handling ``seq``, with a header naming the log's trading day, the seq, the
-schema version, the apps, and an HMAC-SHA256 of header and body under a key only the writer's secret gives
-(``key_for``: a live app's is derived from its own sequencer password; a replay's from ``SEQTRADE_SNAPSHOT_SECRET``).
-Unpickling runs code, so nothing is unpickled before the HMAC checks: a file dropped into a snapshot directory by
-someone without the secret is refused unread. Files are written 0600 in directories made 0700, and a directory
-that others may write to is refused.
-Writing is one pickle of the state: 130-420 ms for the OMS or the algo late in a full day (``bench/snapshot.py``),
-which a live app does in a forked child (``apps/live_snapshots.py``) so that its stream is not held up.
+A snapshot is the apps' runners written out explicitly (``apps/statecodec.py``: the app, its state machine, its
+timers, the runner's position and its not-yet-sequenced outputs, as tagged data, never a pickle) after handling
+``seq``, with a header naming the log's trading day, the seq, the schema version, the apps, each app's
+``state_hash()`` (``apps/statehash.py``), and an HMAC-SHA256 of header and body under a key only the writer's secret
+gives (``key_for``: a live app's is derived from its own sequencer password; a replay's from
+``SEQTRADE_SNAPSHOT_SECRET``). Files are written 0600 in directories made 0700, and a directory that others may write
+to is refused.
 
-The header also carries each app's ``state_hash()`` (``apps/statehash.py``) when it was written; a restored state must
-hash the same, or the snapshot is refused.
+Reading one runs no code the file could choose: the signature is checked first (a file dropped into a snapshot
+directory by someone without the secret is refused unread), the state is rebuilt from data (only classes of the
+deterministic packages, made without calling them), and it must hash as the state that was written. Attributes go
+by name, so a snapshot survives code changes that leave the state's shape alone; one whose shape no longer fits the
+code is refused, naming the class, and recovery or the replay goes from the log's start instead.
 
-The header also carries a fingerprint of the code whose objects the state is made of (the deterministic folders,
-``apps/`` and the message schema). A snapshot is the old code's state: loaded into changed code it would mix the two
-and replay something the day never ran, so a snapshot from other code is refused, and recovery or the replay goes
-from the log's start instead."""
+Writing is a walk of the state: a few hundred ms for the OMS or the algo late in a full day (``bench/snapshot.py``),
+which a live app does in a forked child (``apps/live_snapshots.py``) so that its stream is not held up."""
 from __future__ import annotations
 
 import glob
 import hashlib
 import hmac
 import os
-import pickle
 import re
 
 from sequencer import messages
 
-MAGIC = b"SEQTRADE-SNAPSHOT-4\n"
+from . import statecodec
+
+MAGIC = b"SEQTRADE-SNAPSHOT-5\n"
 SECRET_ENV = "SEQTRADE_SNAPSHOT_SECRET"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_code_id = ""
-
-
-def code_id() -> str:
-    """SHA-256 (first 16 hex digits) of the source files a snapshot's objects come from; computed once."""
-    global _code_id
-    if not _code_id:
-        from .determinism import DETERMINISTIC, source_files
-        h = hashlib.sha256()
-        for path in source_files(ROOT, DETERMINISTIC + ("apps", "sequencer/messages.py")):
-            h.update(os.path.relpath(path, ROOT).encode() + b"\0")
-            with open(path, "rb") as f:
-                h.update(f.read())
-        _code_id = h.hexdigest()[:16]
-    return _code_id
 
 
 class SnapshotError(ValueError):
@@ -75,13 +59,14 @@ def _check_dir(dir: str) -> None:
 
 
 def path_for(dir: str, trading_day: str, seq: int) -> str:
-    return os.path.join(dir, f"snap-{trading_day}-{seq:012d}.pkl")
+    return os.path.join(dir, f"snap-{trading_day}-{seq:012d}.state")
 
 
 def write(dir: str, trading_day: str, seq: int, runners: dict, key: bytes) -> str:
-    body = pickle.dumps(runners, protocol=pickle.HIGHEST_PROTOCOL)
+    runners = {n: r.plain() for n, r in runners.items()}
+    body = statecodec.encode(runners)
     hashes = ",".join(runners[n].app.state_hash() for n in sorted(runners))
-    head = f"{trading_day} {seq} {messages.SCHEMA_VERSION} {code_id()} {','.join(sorted(runners))} {hashes}".encode()
+    head = f"{trading_day} {seq} {messages.SCHEMA_VERSION} {','.join(sorted(runners))} {hashes}".encode()
     mac = hmac.new(key, MAGIC + head + b"\n" + body, hashlib.sha256).hexdigest().encode()
     os.makedirs(dir, mode=0o700, exist_ok=True)
     _check_dir(dir)
@@ -101,12 +86,12 @@ def apps_of(path: str) -> list[str]:
     with open(path, "rb") as f:
         data = f.read(len(MAGIC) + 512)
     head = data[len(MAGIC):].partition(b"\n")[0].split()
-    return head[4].decode(errors="replace").split(",") if data.startswith(MAGIC) and len(head) == 7 else []
+    return head[3].decode(errors="replace").split(",") if data.startswith(MAGIC) and len(head) == 6 else []
 
 
 def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
     """``(seq, runners)``; SnapshotError naming the file if it is not a whole snapshot of that day signed with
-    ``key``. Nothing is unpickled before the signature checks."""
+    ``key``. Nothing is decoded before the signature checks."""
     _check_dir(os.path.dirname(os.path.abspath(path)))
     with open(path, "rb") as f:
         data = f.read()
@@ -122,17 +107,21 @@ def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
         raise SnapshotError(f"{path}: signature does not match (damaged, or not written with this app's secret); "
                             f"not loaded")
     try:
-        day, seq, schema, code, _apps, hashes = signed.decode().split()
+        day, seq, schema, _apps, hashes = signed.decode().split()
     except ValueError:
         raise SnapshotError(f"{path}: damaged header") from None
     if day != trading_day:
         raise SnapshotError(f"{path}: a snapshot of {day}, not of the log's day {trading_day}")
     if int(schema) != messages.SCHEMA_VERSION:
         raise SnapshotError(f"{path}: written with schema {schema}, this code has {messages.SCHEMA_VERSION}")
-    if code != code_id():
-        raise SnapshotError(f"{path}: written by other code (fingerprint {code}, this code {code_id()}): the state "
-                            f"it holds is the old code's; replay from the log's start instead")
-    runners = pickle.loads(body)
+    try:
+        runners = statecodec.decode(body)
+    except (statecodec.StateFormatError, ImportError, TypeError, ValueError) as e:
+        raise SnapshotError(f"{path}: its state does not fit this code ({e}); replay from the log's start "
+                            f"instead") from None
+    for r in runners.values():        # where outputs go is not state: the loader gives its own
+        r.send = lambda sseq, typ, payload: None
+        r.app._submit = r._submit
     # the whole state, compared: what was restored must be what was written (exchange-core's stateHash check)
     got = ",".join(runners[n].app.state_hash() for n in sorted(runners))
     if got != hashes:
@@ -143,8 +132,8 @@ def read(path: str, trading_day: str, key: bytes) -> tuple[int, dict]:
 
 def all_of(dir: str, trading_day: str) -> list[str]:
     """The day's snapshots in ``dir``, oldest first (the seq is zero-padded, so names sort by seq)."""
-    found = sorted(glob.glob(os.path.join(dir, f"snap-{trading_day}-*.pkl")))
-    return [p for p in found if re.search(r"-\d{12}\.pkl$", p)]
+    found = sorted(glob.glob(os.path.join(dir, f"snap-{trading_day}-*.state")))
+    return [p for p in found if re.search(r"-\d{12}\.state$", p)]
 
 
 def latest(dir: str, trading_day: str) -> str | None:
