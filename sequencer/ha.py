@@ -307,7 +307,7 @@ async def _elect(cfg: SequencerConfig, node: str, me, election: Election, notice
 
 async def run_node(cluster_cfg: SequencerConfig, node: str, ready=None) -> int:
     """One HA node: a standby until it wins the election, then the primary until it loses its lease."""
-    from .server import SequencerServer
+    from .server import SequencerServer, stop_on_signals
     cfg = for_node(cluster_cfg, node)
     me = cfg.ha.nodes[node]
 
@@ -335,11 +335,7 @@ async def run_node(cluster_cfg: SequencerConfig, node: str, ready=None) -> int:
         notify_ready(f"primary in term {election.term}")
         if ready is not None:
             ready(server)
-        import signal
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         waits = [asyncio.create_task(stop.wait()), asyncio.create_task(election.lost_event.wait())]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         keeper.cancel()

@@ -517,6 +517,15 @@ def whole_frames(chunk: bytes) -> tuple[int, int]:
     return pos, n
 
 
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (a supervisor's stop, or ^C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def serve_forever(cfg: SequencerConfig, ready=None):
     server = SequencerServer(cfg)
     await server.start()
@@ -524,10 +533,7 @@ async def serve_forever(cfg: SequencerConfig, ready=None):
     notify_ready(f"listening; log at seq {server.log.committed_seq}")
     if ready is not None:
         ready(server)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         await stop.wait()
     finally:

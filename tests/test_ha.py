@@ -16,6 +16,7 @@ import pytest
 from sequencer import messages as M
 from sequencer.log import LogReader, log_path
 from seqtrade import procs
+from tests.chaos.harness import etcd_argv, write_config
 from tests.test_processes import DAY, PINGS, assert_each_ping_and_pong_once, count, wait_for
 
 ETCD = shutil.which("etcd")
@@ -26,12 +27,7 @@ pytestmark = pytest.mark.skipif(ETCD is None, reason="needs etcd (Debian's etcd-
 def etcd(tmp_path):
     client, peer = procs.free_port(), procs.free_port()
     out = open(tmp_path / "etcd.out", "w")
-    p = subprocess.Popen([ETCD, "--data-dir", str(tmp_path / "etcd"), "--name", "t",
-                          "--listen-client-urls", f"http://127.0.0.1:{client}",
-                          "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                          "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                          "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                          "--initial-cluster", f"t=http://127.0.0.1:{peer}"], stdout=out, stderr=out)
+    p = subprocess.Popen(etcd_argv("t", str(tmp_path / "etcd"), "127.0.0.1", client, peer), stdout=out, stderr=out)
     try:
         procs.wait_port("127.0.0.1", client, proc=p)
         yield f"127.0.0.1:{client}"
@@ -40,55 +36,13 @@ def etcd(tmp_path):
         p.wait()
 
 
-def write_config(tmp, etcd, ports) -> str:
-    cfg = tmp / "cluster.toml"
-    cfg.write_text(f"""
-[sequencer]
-port = {ports[0]}
-data_dir = "{tmp / 'data-a'}"
-trading_day = "{DAY}"
-fsync = "batch"
-clock_interval_ms = 5
-
-[sequencer.ha]
-etcd = ["{etcd}"]
-key = "/seqtrade/test-{uuid.uuid4().hex}/leader"
-lease_s = 2
-sync_standbys = 1
-
-[sequencer.ha.nodes.a]
-port = {ports[0]}
-data_dir = "data-a"
-
-[sequencer.ha.nodes.b]
-port = {ports[1]}
-data_dir = "data-b"
-
-[sequencer.ha.nodes.c]
-port = {ports[2]}
-data_dir = "data-c"
-
-[apps.replication]
-password = "r"
-role = "standby"
-
-[apps.ping]
-password = "p1"
-class = "apps.sample:PingApp"
-params = {{ count = {PINGS}, interval_ms = 10 }}
-
-[apps.pong]
-password = "p2"
-class = "apps.sample:PongApp"
-""")
-    return str(cfg)
-
-
 class Day:
     def __init__(self, tmp, etcd):
         self.tmp = tmp
         self.ports = (procs.free_port(), procs.free_port(), procs.free_port())
-        self.cfg = write_config(tmp, etcd, self.ports)
+        self.cfg = write_config(str(tmp / "cluster.toml"), [etcd],
+                                {n: ("127.0.0.1", p) for n, p in zip("abc", self.ports)}, PINGS, 2,
+                                f"/seqtrade/test-{uuid.uuid4().hex}/leader")
         self.logs = {n: log_path(str(tmp / f"data-{n}"), DAY) for n in "abc"}
         self.procs: dict[str, subprocess.Popen] = {}
         self.runs: dict[str, int] = {}

@@ -56,19 +56,32 @@ def test_conflation_keeps_every_trade_in_order_and_the_latest_quote(events):
     assert final == last                     # nothing lost: each venue's latest quote is what remains
 
 
-def test_gateway_sequences_subscribed_symbols_and_halts(tmp_path):
-    port, fix, md, adm = (procs.free_port() for _ in range(4))
+def _config(tmp_path) -> tuple[str, int]:
+    port = procs.free_port()
     cfg = tmp_path / "seq.toml"
     cfg.write_text(f'[sequencer]\nport = {port}\ndata_dir = "{tmp_path / "data"}"\ntrading_day = "20260105"\n'
                    f'[apps.mdgw]\npassword = "m"\nrole = "marketdata"\n[apps.tester]\npassword = "t"\nrole = "algo"\n')
-    ps = [procs.seqtrade("sequencer", "--config", str(cfg), log_path=str(tmp_path / "seq.out"))]
+    return str(cfg), port
+
+
+def _venue_and_gateway(tmp_path, cfg: str) -> tuple[list, int]:
+    """A venue simulator and the market data gateway on its feed, as processes; returns them and the admin port."""
+    fix, md, adm = (procs.free_port() for _ in range(3))
+    ps = [procs.seqtrade("venue", "--id", "XNAS", "--speed", "20", "--fix-port", str(fix), "--md-port", str(md),
+                         "--admin-port", str(adm), log_path=str(tmp_path / "venue.out"))]
+    procs.wait_port("127.0.0.1", adm, proc=ps[0])
+    ps.append(procs.seqtrade("mdgw", "--config", cfg, "--feed", f"XNAS=127.0.0.1:{md}",
+                             log_path=str(tmp_path / "mdgw.out")))
+    return ps, adm
+
+
+def test_gateway_sequences_subscribed_symbols_and_halts(tmp_path):
+    cfg, port = _config(tmp_path)
+    ps = [procs.seqtrade("sequencer", "--config", cfg, log_path=str(tmp_path / "seq.out"))]
     try:
         procs.wait_port("127.0.0.1", port, proc=ps[0])
-        ps.append(procs.seqtrade("venue", "--id", "XNAS", "--speed", "20", "--fix-port", str(fix), "--md-port",
-                                 str(md), "--admin-port", str(adm), log_path=str(tmp_path / "venue.out")))
-        procs.wait_port("127.0.0.1", adm, proc=ps[1])
-        ps.append(procs.seqtrade("mdgw", "--config", str(cfg), "--feed", f"XNAS=127.0.0.1:{md}",
-                                 log_path=str(tmp_path / "mdgw.out")))
+        more, adm = _venue_and_gateway(tmp_path, cfg)
+        ps += more
 
         async def scenario():
             conn, w = await connect("127.0.0.1", port, "tester", "t")
@@ -97,20 +110,13 @@ def test_gateway_sequences_subscribed_symbols_and_halts(tmp_path):
 def test_the_gateway_reconnects_at_once_when_the_sequencer_restarts(tmp_path):
     """kill -9 of the sequencer mid-day: the gateway is back, subscriptions intact, within a second of the restart."""
     import time
-    port, fix, md, adm = (procs.free_port() for _ in range(4))
-    cfg = tmp_path / "seq.toml"
-    cfg.write_text(f'[sequencer]\nport = {port}\ndata_dir = "{tmp_path / "data"}"\ntrading_day = "20260105"\n'
-                   f'[apps.mdgw]\npassword = "m"\nrole = "marketdata"\n[apps.tester]\npassword = "t"\nrole = "algo"\n')
+    cfg, port = _config(tmp_path)
     path = log_path(str(tmp_path / "data"), "20260105")
-    seq = procs.seqtrade("sequencer", "--config", str(cfg), log_path=str(tmp_path / "seq.out"))
+    seq = procs.seqtrade("sequencer", "--config", cfg, log_path=str(tmp_path / "seq.out"))
     ps = []
     try:
         procs.wait_port("127.0.0.1", port, proc=seq)
-        ps.append(procs.seqtrade("venue", "--id", "XNAS", "--speed", "20", "--fix-port", str(fix), "--md-port",
-                                 str(md), "--admin-port", str(adm), log_path=str(tmp_path / "venue.out")))
-        procs.wait_port("127.0.0.1", adm, proc=ps[0])
-        ps.append(procs.seqtrade("mdgw", "--config", str(cfg), "--feed", f"XNAS=127.0.0.1:{md}",
-                                 log_path=str(tmp_path / "mdgw.out")))
+        ps, _ = _venue_and_gateway(tmp_path, cfg)
 
         async def subscribe():
             conn, w = await connect("127.0.0.1", port, "tester", "t")
@@ -125,7 +131,7 @@ def test_the_gateway_reconnects_at_once_when_the_sequencer_restarts(tmp_path):
             return sum(1 for r in LogReader(path).records() if r.source == "mdgw")
         assert quotes() > 0
         procs.kill9(seq)
-        seq = procs.seqtrade("sequencer", "--config", str(cfg), log_path=str(tmp_path / "seq.out"))
+        seq = procs.seqtrade("sequencer", "--config", cfg, log_path=str(tmp_path / "seq.out"))
         procs.wait_port("127.0.0.1", port, proc=seq)
         t0, before = time.monotonic(), quotes()
         while quotes() == before and time.monotonic() - t0 < 10:

@@ -40,6 +40,55 @@ LEASE_S = 2
 SEQ_PORT, ETCD_PORT, PEER_PORT = 7700, 2379, 2380
 
 
+def etcd_argv(name: str, data_dir: str, host: str, client_port: int, peer_port: int, cluster: str = "") -> list[str]:
+    """An etcd member's command line (``cluster``: the whole --initial-cluster; default this member alone)."""
+    peer = f"http://{host}:{peer_port}"
+    return [shutil.which("etcd") or "etcd", "--name", name, "--data-dir", data_dir,
+            "--listen-client-urls", f"http://{host}:{client_port}", "--advertise-client-urls",
+            f"http://{host}:{client_port}", "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", cluster or f"{name}={peer}", "--initial-cluster-state", "new"]
+
+
+def write_config(path: str, etcd: list[str], nodes: dict[str, tuple[str, int]], pings: int, lease_s: float,
+                 key: str, clock_interval_ms: int = 5) -> str:
+    """A cluster file for the HA tests: ``nodes`` (name -> host, port), each with its own ``data-NAME`` directory
+    beside the file, one standby acknowledgement per batch, and the ping and pong sample apps."""
+    first = next(iter(nodes.values()))
+    text = f"""[sequencer]
+host = "{first[0]}"
+port = {first[1]}
+data_dir = "data-{next(iter(nodes))}"
+trading_day = "{DAY}"
+fsync = "batch"
+clock_interval_ms = {clock_interval_ms}
+
+[sequencer.ha]
+etcd = [{", ".join(f'"{e}"' for e in etcd)}]
+key = "{key}"
+lease_s = {lease_s}
+sync_standbys = 1
+"""
+    for n, (host, port) in nodes.items():
+        text += f'\n[sequencer.ha.nodes.{n}]\nhost = "{host}"\nport = {port}\ndata_dir = "data-{n}"\n'
+    text += f"""
+[apps.replication]
+password = "r"
+role = "standby"
+
+[apps.ping]
+password = "p1"
+class = "apps.sample:PingApp"
+params = {{ count = {pings}, interval_ms = 10 }}
+
+[apps.pong]
+password = "p2"
+class = "apps.sample:PongApp"
+"""
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def _run(*args: str) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
@@ -155,46 +204,11 @@ def run_once(seed: int, n_faults: int = 6, pings: int = 1500, etcd_members: int 
     try:
         cluster = ",".join(f"{h}=http://{net.ip(h)}:{PEER_PORT}" for h in etcd_hosts)
         for h in etcd_hosts:
-            procs[h] = Proc(h, h, [shutil.which("etcd"), "--name", h, "--data-dir", f"{work}/{h}",
-                                   "--listen-client-urls", f"http://{net.ip(h)}:{ETCD_PORT}",
-                                   "--advertise-client-urls", f"http://{net.ip(h)}:{ETCD_PORT}",
-                                   "--listen-peer-urls", f"http://{net.ip(h)}:{PEER_PORT}",
-                                   "--initial-advertise-peer-urls", f"http://{net.ip(h)}:{PEER_PORT}",
-                                   "--initial-cluster", cluster, "--initial-cluster-state", "new"],
+            procs[h] = Proc(h, h, etcd_argv(h, f"{work}/{h}", net.ip(h), ETCD_PORT, PEER_PORT, cluster),
                             f"{work}/{h}.out")
-        cfg = f"{work}/cluster.toml"
-        with open(cfg, "w") as f:
-            f.write(f"""[sequencer]
-host = "{net.ip('seqa')}"
-port = {SEQ_PORT}
-data_dir = "data-a"
-trading_day = "{DAY}"
-fsync = "batch"
-clock_interval_ms = 10
-
-[sequencer.ha]
-etcd = [{", ".join(f'"{net.ip(h)}:{ETCD_PORT}"' for h in etcd_hosts)}]
-key = "/seqtrade/chaos/leader"
-lease_s = {LEASE_S}
-sync_standbys = 1
-""")
-            for n in nodes:
-                f.write(f'\n[sequencer.ha.nodes.{n}]\nhost = "{net.ip("seq" + n)}"\nport = {SEQ_PORT}\n'
-                        f'data_dir = "data-{n}"\n')
-            f.write(f"""
-[apps.replication]
-password = "r"
-role = "standby"
-
-[apps.ping]
-password = "p1"
-class = "apps.sample:PingApp"
-params = {{ count = {pings}, interval_ms = 10 }}
-
-[apps.pong]
-password = "p2"
-class = "apps.sample:PongApp"
-""")
+        cfg = write_config(f"{work}/cluster.toml", [f"{net.ip(h)}:{ETCD_PORT}" for h in etcd_hosts],
+                           {n: (net.ip("seq" + n), SEQ_PORT) for n in nodes}, pings, LEASE_S, "/seqtrade/chaos/leader",
+                           clock_interval_ms=10)
         py = [sys.executable, "-m", "seqtrade"]
         for n in nodes:
             procs[n] = Proc(n, f"seq{n}", [*py, "sequencer", "--config", cfg, "--node", n], f"{work}/node-{n}.out")
