@@ -180,8 +180,11 @@ def load(path: str) -> Cluster:
         c.processes.append(_process(text, path, name, p, c))
     c.processes.sort(key=lambda p: p.rank)             # stable
     seqs = [p for p in c.processes if p.kind == "sequencer"]
-    if len(seqs) != 1:
-        raise ConfigError(path, None, f"a cluster has exactly one [process.*] of kind \"sequencer\", not {len(seqs)}")
+    if c.seq.ha is None and len(seqs) != 1:
+        raise ConfigError(path, None, f"a cluster has exactly one [process.*] of kind \"sequencer\", not {len(seqs)} "
+                                      f"(several are HA nodes: [sequencer.ha], and node = \"NAME\" on each)")
+    if c.seq.ha is not None and (not seqs or any(not p.node for p in seqs)):
+        raise ConfigError(path, None, "with [sequencer.ha] every [process.*] of kind \"sequencer\" names its node")
     return c
 
 

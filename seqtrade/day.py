@@ -101,8 +101,10 @@ def post_trade(c: Cluster, log: str, out: str) -> list[str]:
                             if n in c.seq.apps and c.seq.apps[n].cls)   # the deterministic apps this day ran
             cmd = [sys.executable, "-m", "seqtrade", "replay", log, "--apps", apps, "--verify"]
             r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="12345"))
-            line = (r.stderr.strip().splitlines() or ["no output"])[-1]
-            _say(f"  replay --verify: {line}")
+            lines = r.stderr.strip().splitlines() or ["no output"]
+            line = next((x for x in lines if "records to seq" in x), lines[-1])
+            hashes = next((x for x in lines if "state hashes" in x), "")
+            _say(f"  replay --verify: {line}" + (f"\n  {hashes}" if hashes else ""))
             if r.returncode:
                 problems.append(f"replay diverged: {r.stderr.strip()[-2000:]}")
             continue
