@@ -139,6 +139,33 @@ def cmd_fixgw(a) -> int:
     return gateway.run_gateway(config.build(a.config, a.name))
 
 
+def _compare_snapshot(a) -> int:
+    """A live app's state, from its snapshot, against a replay of the log to the same seq, by state hash: the
+    process ran exactly the state the log gives (or it did not, and the day needs a look)."""
+    from apps import snapshot
+    from replay import apps as registry
+    from replay.runner import replay
+    from sequencer.config import app_config, load
+    from sequencer.log import LogReader
+    names = snapshot.apps_of(a.compare_snapshot)
+    if len(names) != 1 or not a.config:
+        print("replay: --compare-snapshot needs a live app's snapshot and --config (its secret checks it)",
+              file=sys.stderr)
+        return 2
+    try:
+        key = snapshot.key_for(app_config(load(a.config), names[0]).password)
+        seq, runners = snapshot.read(a.compare_snapshot, LogReader(a.log).trading_day, key)
+    except snapshot.SnapshotError as e:
+        print(f"replay: {e}", file=sys.stderr)
+        return 2
+    res, _ = replay(a.log, {names[0]: registry.make(names[0])}, True, seq)
+    live, replayed = runners[names[0]].app.state_hash(), res.state_hashes[names[0]]
+    same = live == replayed and res.last_seq == seq
+    print(f"replay: {names[0]} at seq {seq:,}: the live process's state {live[:16]}, the log replayed "
+          f"{replayed[:16]}: {'identical' if same else 'DIFFERENT'}", file=sys.stderr)
+    return 0 if same else 1
+
+
 def cmd_replay(a) -> int:
     from replay import apps as registry
     from replay.explain import chain
@@ -146,6 +173,8 @@ def cmd_replay(a) -> int:
     if a.explain:
         print("\n".join(chain(a.log, a.explain)))
         return 0
+    if a.compare_snapshot:
+        return _compare_snapshot(a)
     names = [n.strip() for n in a.apps.split(",") if n.strip()]
     apps = {n: registry.make(n, a.street_seed) for n in names}
     until_ns = None
@@ -416,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--from-snapshot", default="", help="start from this snapshot and the log after its seq")
     rp.add_argument("--config", default="", help="the cluster file: to check a live app's snapshot with that app's "
                                                  "secret (a replay's own snapshots use SEQTRADE_SNAPSHOT_SECRET)")
+    rp.add_argument("--compare-snapshot", metavar="FILE", default="",
+                    help="a live app's snapshot: replay the log to its seq and compare the two states by hash "
+                         "(with --config)")
     rp.add_argument("--from-latest-snapshot", action="store_true", help="start from the latest snapshot in "
                                                                         "--snapshot-dir (or the log's start)")
     rp.set_defaults(fn=cmd_replay)

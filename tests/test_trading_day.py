@@ -161,3 +161,20 @@ def test_the_automated_day_starts_a_dead_core_process_again_and_gives_up_after_t
     assert restarts == {"sequencer": 1, "oms": 3}
     with pytest.raises(ops.ClusterError, match="oms died 4 times during the day"):
         day._revive(c, core, restarts)
+
+
+def test_the_live_apps_states_equal_a_replay_of_the_log_by_state_hash(traded_day):
+    """The OMS and algo processes wrote snapshots as they traded; each, replayed from the log to its seq in a fresh
+    process, gives the same state (apps/statehash.py): the processes ran exactly what the log says."""
+    c = traded_day[0]
+    from apps import snapshot
+    log = log_path(c.at(c.seq.data_dir), "20261120")
+    checked = 0
+    for name in ("oms", "algo"):
+        snaps = snapshot.all_of(os.path.join(c.dir, "run", "snapshots", name), "20261120")
+        assert snaps, f"{name} wrote no snapshot"
+        r = subprocess.run([sys.executable, "-m", "seqtrade", "replay", log, "--config", c.path, "--compare-snapshot",
+                            snaps[-1]], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and "identical" in r.stderr, r.stderr[-2000:]
+        checked += 1
+    assert checked == 2
