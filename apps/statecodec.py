@@ -62,14 +62,15 @@ def encode(obj) -> bytes:
 _NAMES: dict[tuple, tuple] = {}
 
 
-def _attrs(o, cls) -> tuple:
-    """The attributes written for ``o``, by name (cached per class and set of instance attributes)."""
-    d = getattr(o, "__dict__", None)
-    key = (cls, tuple(d) if d is not None else None)
+def attribute_names(o, skip: frozenset = SKIP) -> tuple:
+    """An object's state attributes (instance and slots), sorted by name, without ``skip``: what the snapshot
+    writes and what ``statehash`` walks (cached per class, set of instance attributes and ``skip``)."""
+    cls, d = type(o), getattr(o, "__dict__", None)
+    key = (cls, tuple(d) if d is not None else None, skip)
     names = _NAMES.get(key)
     if names is None or any(not hasattr(o, n) for n in names):
         every = sorted(set(d or ()) | {s for c in cls.__mro__ for s in getattr(c, "__slots__", ())})
-        names = tuple(n for n in every if n not in SKIP and not n.startswith("__") and hasattr(o, n))
+        names = tuple(n for n in every if n not in skip and not n.startswith("__") and hasattr(o, n))
         _NAMES[key] = names
     return names
 
@@ -111,7 +112,7 @@ def _enc(o, out: _Out):
     cls = type(o)
     if not cls.__module__.startswith(ALLOWED):
         raise StateFormatError(f"{_path(cls)} is not a class a snapshot may hold (allowed: {', '.join(ALLOWED)})")
-    names = _attrs(o, cls)
+    names = attribute_names(o)
     key = (_path(cls), names)
     at = out.shapes.get(key)
     if at is None:

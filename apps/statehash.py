@@ -18,6 +18,8 @@ from collections import deque
 
 import msgspec
 
+from .statecodec import attribute_names
+
 # what is not state: where outputs go (set by whoever runs the app), and the outputs of the record in hand
 SKIP = frozenset({"_submit", "send", "_out"})
 _ATOMS = (type(None), bool, int, float, str, bytes, enum.Enum)
@@ -66,15 +68,7 @@ def _walk(o, put, seen: dict) -> None:
         _walk(("Random", o.getstate()), put, seen)
     else:
         put(f"{type(o).__qualname__}<".encode())
-        names = sorted(set(getattr(o, "__dict__", {})) | {s for c in type(o).__mro__
-                                                             for s in getattr(c, "__slots__", ())})
-        for name in names:
-            if name in SKIP or name.startswith("__"):
-                continue
-            try:
-                v = getattr(o, name)
-            except AttributeError:
-                continue
+        for name in attribute_names(o, SKIP):
             put(name.encode() + b"=")
-            _walk(v, put, seen)
+            _walk(getattr(o, name), put, seen)
         put(b">")

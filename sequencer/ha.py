@@ -24,12 +24,12 @@ import asyncio
 import os
 import sys
 import time
-import zlib
 
 from . import messages, protocol, record, tls
 from .config import SequencerConfig, for_node
-from .log import LogReader, LogWriter, log_path, truncate_after
+from .log import LogWriter, last_record, log_path, truncate_after
 from .net import no_delay
+from .server import trading_day_of
 
 RENEW_EVERY = 0.25       # of the lease: renew four times per lease
 SAFETY = 0.25            # of the lease: stop publishing this long before etcd could expire the lease
@@ -227,16 +227,6 @@ class Follower(asyncio.Protocol):
             self.done.set_result(exc)
 
 
-def _last(path: str) -> tuple[int, int]:
-    """``(seq, frame CRC)`` of the last record of a log (0, 0 when it has none)."""
-    last = (0, 0)
-    if not os.path.exists(path):
-        return last
-    for _off, body in LogReader(path).raw_from(1):
-        last = (record.peek_head(body)[0], zlib.crc32(body))
-    return last
-
-
 async def follow(cfg: SequencerConfig, node: str, host: str, port: int, election: Election, notice) -> None:
     """Replicate from the primary at ``host:port`` until the link drops or the election key goes."""
     from .secrets import own_secret
@@ -245,11 +235,11 @@ async def follow(cfg: SequencerConfig, node: str, host: str, port: int, election
     if app is None:
         raise SystemExit(f"{cfg.path}: [sequencer.ha] replication_app {ha.replication_app!r} has no [apps.NAME]")
     password = own_secret(app.name, app.password, app.secret_file, os.path.dirname(os.path.abspath(cfg.path)))
-    day = _trading_day(cfg)
+    day = trading_day_of(cfg)
     path = log_path(cfg.data_dir, day)
     log = LogWriter(path, day, cfg.fsync, cfg.fsync_interval_ms, notice=notice)
     try:
-        last_seq, last_crc = _last(path)
+        last_seq, last_crc = last_record(path)
         loop = asyncio.get_running_loop()
         ctx = tls.client_context()
         _, f = await loop.create_connection(lambda: Follower(log, notice), host, port, ssl=ctx,
@@ -280,12 +270,6 @@ async def follow(cfg: SequencerConfig, node: str, host: str, port: int, election
         notice(f"replication: {f.error}")
 
 
-def _trading_day(cfg: SequencerConfig) -> str:
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-    return cfg.trading_day or dt.datetime.now(ZoneInfo("America/New_York")).strftime("%Y%m%d")
-
-
 async def _elect(cfg: SequencerConfig, node: str, me, election: Election, notice) -> bool:
     """One round: follow the primary while there is one; else campaign if no live standby has more of the log.
     True when this node has won."""
@@ -300,7 +284,7 @@ async def _elect(cfg: SequencerConfig, node: str, me, election: Election, notice
     if lead is not None:              # our own key from before a restart: let it expire
         await asyncio.sleep(cfg.ha.lease_s / 4)
         return False
-    if not await election.most_up_to_date(_last(log_path(cfg.data_dir, _trading_day(cfg)))[0]):
+    if not await election.most_up_to_date(last_record(log_path(cfg.data_dir, trading_day_of(cfg)))[0]):
         return False                  # its key lives only while it does: if it died, ours wins later
     return await election.campaign(me.host, me.port)
 

@@ -338,6 +338,24 @@ def frame_crc(path: str, seq: int) -> int | None:
     return None
 
 
+def last_record(path: str) -> tuple[int, int]:
+    """``(seq, frame CRC)`` of a log's last record ((0, 0) if it has none), read from the last indexed record on
+    rather than from the start (a standby asks at every election and every reconnect)."""
+    if not os.path.exists(path):
+        return 0, 0
+    try:
+        n = os.path.getsize(index_path(path)) // 8
+    except OSError:
+        n = 0
+    for start in ([(n - 1) * INDEX_EVERY + 1] if n else []) + [1]:   # a stale index: from the start after all
+        last = (0, 0)
+        for _off, body in LogReader(path).raw_from(start):
+            last = (record.peek_head(body)[0], zlib.crc32(body))
+        if last[0] or start == 1:
+            return last
+    return 0, 0
+
+
 def truncate_after(path: str, keep_seq: int) -> int:
     """Cut the log after record ``keep_seq`` (a standby dropping what its old term never committed); its index is
     rebuilt when a writer next opens it. Returns the bytes cut."""
@@ -351,6 +369,8 @@ def truncate_after(path: str, keep_seq: int) -> int:
     with open(path, "r+b") as f:
         f.truncate(end)
         os.fsync(f.fileno())
+    if os.path.exists(index_path(path)):
+        os.remove(index_path(path))       # it points past the new end; the next writer rebuilds it
     return size - end
 
 

@@ -154,6 +154,11 @@ class Conn(asyncio.Protocol):
         self.server.drop(self)
 
 
+def trading_day_of(cfg: SequencerConfig) -> str:
+    """The configured trading day, or today in New York."""
+    return cfg.trading_day or dt.datetime.now(NEW_YORK).strftime("%Y%m%d")
+
+
 class SequencerServer:
     def __init__(self, cfg: SequencerConfig, notice=None, leadership=None, node: str = ""):
         """``leadership`` (sequencer/ha.py): this node's etcd lease and term, when it runs as an elected primary."""
@@ -163,7 +168,7 @@ class SequencerServer:
         self.sync_standbys = cfg.ha.sync_standbys if (cfg.ha and leadership) else 0
         self.notice = notice or (lambda m: print(f"sequencer: {m}", file=sys.stderr, flush=True))
         start_ns = None
-        self.trading_day = cfg.trading_day or dt.datetime.now(NEW_YORK).strftime("%Y%m%d")
+        self.trading_day = trading_day_of(cfg)
         if cfg.clock_start:
             start_ns = day_time_ns(self.trading_day, cfg.clock_start)
         self.clock = SeqClock(cfg.clock_speed, start_ns)
@@ -326,16 +331,13 @@ class SequencerServer:
         return sorted({1 if t == 2 else t for t in self.log.term_starts} | ({self.term_start_seq} if self.term else set()))
 
     def release(self):
-        """Publish what enough standbys have acknowledged, while this primary's lease is valid."""
+        """Publish what ``sync_standbys`` standbys have acknowledged, while this primary's lease is valid."""
         if not self.unpublished:
             return
-        if self.sync_standbys:
-            acks = sorted((c.acked for c in self.standbys if not c.closed), reverse=True)
-            if len(acks) < self.sync_standbys:
-                return
-            upto = acks[self.sync_standbys - 1]
-        else:
-            upto = self.log.committed_seq
+        acks = sorted((c.acked for c in self.standbys if not c.closed), reverse=True)
+        if len(acks) < self.sync_standbys:
+            return
+        upto = acks[self.sync_standbys - 1]
         n = 0
         while n < len(self.unpublished) and self.unpublished[n][0] <= upto:
             n += 1
@@ -376,6 +378,12 @@ class SequencerServer:
         head = self.log.committed_seq
         if self.leadership is not None and not self.leadership.valid():   # e.g. woken from a pause past the lease
             self.step_down("the etcd lease may have expired: not replicating or publishing")
+            return
+        if not self.sync_standbys:                 # nothing to wait for: publish the batch now
+            for conn in self.standbys:             # (asynchronous standbys still get it)
+                conn.transport.write(out)
+                conn.delivered_seq = head
+            self.publish(out, head, self.log.size)
             return
         for conn in self.standbys:
             conn.transport.write(out)

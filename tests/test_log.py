@@ -241,3 +241,17 @@ def test_a_real_torn_tail_ends_the_read_with_a_notice(tmp_path):
     r = L.LogReader(path, notice=notices.append)
     assert [x.seq for x in r.records()] == list(range(1, 11))
     assert r.torn is not None and "torn tail" in notices[0] and "seq 10" in notices[0]
+
+
+def test_last_record_is_read_from_the_index_and_follows_a_cut(tmp_path):
+    """A standby asks where its log ends at every election (sequencer/ha.py): the answer, read from the last indexed
+    record on, is the last record's seq and frame CRC, also after the log was cut (its index goes with the cut)."""
+    import zlib
+    path = str(tmp_path / "seq.log")
+    write_log(path, [[("a", M.Ping(i))] for i in range(1, 1000)])
+    recs = list(L.LogReader(path).raw_from(1))
+    last = recs[-1][1]
+    assert L.last_record(path) == (999, zlib.crc32(last))
+    assert L.truncate_after(path, 300) > 0
+    assert L.last_record(path) == (300, zlib.crc32(recs[299][1]))
+    assert L.last_record(str(tmp_path / "none.log")) == (0, 0)

@@ -223,16 +223,18 @@ def run_once(seed: int, n_faults: int = 6, pings: int = 1500, etcd_members: int 
         for n in ("b", "c", "pong", "ping"):
             procs[n].start(net)
 
+        def term(n: str) -> int:
+            """The term node ``n`` leads in now, from its output since it last started (0: it does not lead)."""
+            txt = procs[n].text()
+            run = txt[txt.rfind("--- start"):]
+            at = run.rfind("primary in term")
+            if not procs[n].alive() or at < 0 or "no longer the primary" in run[at:]:
+                return 0
+            return int(run[at:].split()[3])
+
         def primary() -> str | None:
-            best = None
-            for n in nodes:
-                txt = procs[n].text()
-                at = txt.rfind("primary in term")
-                if procs[n].alive() and at >= 0 and txt.rfind("--- start") < at and "no longer the primary" \
-                        not in txt[at:]:
-                    best = n if best is None or int(txt[at:].split()[3]) > int(
-                        procs[best].text().rsplit("primary in term", 1)[1].split()[0]) else best
-            return best
+            lead = max(nodes, key=term)
+            return lead if term(lead) else None
 
         def pongs(n: str) -> int:
             try:
